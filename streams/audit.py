@@ -1,0 +1,76 @@
+"""Audit records: one per input event, saying what was done (field names and actions), never values."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from streams import __version__
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def load_schema(name: str) -> Any:
+    return json.loads((SCHEMA_DIR / name).read_text())
+
+
+AUDIT_SCHEMA = load_schema("audit_event.avsc")
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePosition:
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRef:
+    policy_id: str
+    version: int
+    content_hash: str
+
+
+def anonymization_audit(
+    position: SourcePosition,
+    policy: PolicyRef | None,
+    *,
+    outcome: str,
+    operation: str | None = None,
+    output_topic: str | None = None,
+    schema_ids_in: tuple[int | None, int | None] = (None, None),
+    schema_ids_out: tuple[int | None, int | None] = (None, None),
+    actions: tuple[tuple[str, str], ...] = (),
+    uncovered: tuple[str, ...] = (),
+    reason_code: str | None = None,
+    epsilon_spent: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "kind": "ANONYMIZATION",
+        "processed_at": int(time.time() * 1000),
+        "processor_version": __version__,
+        "source_topic": position.topic,
+        "source_partition": position.partition,
+        "source_offset": position.offset,
+        "key_schema_id_in": schema_ids_in[0],
+        "value_schema_id_in": schema_ids_in[1],
+        "key_schema_id_out": schema_ids_out[0],
+        "value_schema_id_out": schema_ids_out[1],
+        "output_topic": output_topic,
+        "policy_id": policy.policy_id if policy else None,
+        "policy_version": policy.version if policy else None,
+        "policy_hash": policy.content_hash if policy else None,
+        "operation": operation,
+        "outcome": outcome,
+        "reason_code": reason_code,
+        "field_actions": [{"path": path, "action": action} for path, action in actions],
+        "uncovered_fields": list(uncovered),
+        "epsilon_spent": epsilon_spent or {},
+        "actor": None,
+    }

@@ -1,0 +1,130 @@
+"""The anonymization core: plain Python values in, plain values and an audit summary out.
+
+Knows nothing of Kafka, Faust or the registry. ``anonymize_batch`` applies each field's transform once per
+batch (so vectorized transforms pay their per-call cost once), then isolates failures: if a batch fails,
+events are retried one by one and only the failing ones come back as errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streams.envelope.debezium import CompiledEnvelope, CompiledKey
+from streams.errors import AnonymizationError, ReasonCode
+from streams.policy.compiler import FieldPlan
+from streams.transforms.base import BatchContext
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventIn:
+    key: Row | None
+    value: Row | None  # None: a tombstone
+
+
+@dataclass(frozen=True, slots=True)
+class EventOut:
+    key: dict[str, Any] | None
+    value: dict[str, Any] | None
+    actions: tuple[tuple[str, str], ...]  # (field path, action) applied to this event; names only
+    uncovered: tuple[str, ...]
+
+
+def _apply_plan(plan: Sequence[FieldPlan], rows: Sequence[Row], out: list[dict[str, Any]]) -> None:
+    for field_plan in plan:
+        name = field_plan.name
+        positions: list[int] = []
+        values: list[Any] = []
+        for i, row in enumerate(rows):
+            value = row.get(name)
+            if value is None:
+                if not field_plan.nullable:
+                    raise AnonymizationError(ReasonCode.WRONG_TYPE, "required field is null", field=name)
+                out[i][name] = None
+            else:
+                positions.append(i)
+                values.append(value)
+        if not values:
+            continue
+        try:
+            results = field_plan.transform.apply(values, BatchContext())
+        except AnonymizationError as exc:
+            exc.field = exc.field or name
+            raise
+        except Exception as exc:  # a transform bug must not leak the value through its message
+            raise AnonymizationError(
+                ReasonCode.TRANSFORM_FAILED,
+                f"{field_plan.transform.name} raised {type(exc).__name__}",
+                field=name,
+            ) from None
+        for i, result in zip(positions, results, strict=True):
+            out[i][name] = result
+
+
+def _anonymize(
+    key_plan: CompiledKey | None, envelope: CompiledEnvelope | None, events: Sequence[EventIn]
+) -> list[EventOut]:
+    keys = [e.key for e in events if e.key is not None]
+    key_out: list[dict[str, Any]] = [{} for _ in keys]
+    if keys:
+        if key_plan is None:
+            raise AnonymizationError(ReasonCode.UNSUPPORTED_ENVELOPE, "event has a key but no key schema")
+        _apply_plan(key_plan.record.plan, keys, key_out)
+
+    rows: list[Row] = []
+    owners: list[tuple[int, str]] = []
+    for i, event in enumerate(events):
+        if event.value is None:
+            continue
+        for image in ("before", "after"):
+            row = event.value.get(image)
+            if row is not None:
+                rows.append(row)
+                owners.append((i, image))
+    rows_out: list[dict[str, Any]] = [{} for _ in rows]
+    if rows:
+        assert envelope is not None  # callers pass the envelope plan whenever a value is present
+        _apply_plan(envelope.row.plan, rows, rows_out)
+    images: dict[tuple[int, str], dict[str, Any]] = dict(zip(owners, rows_out, strict=True))
+
+    results: list[EventOut] = []
+    key_iter = iter(key_out)
+    key_actions = key_plan.record.actions if key_plan else ()
+    for i, event in enumerate(events):
+        key = next(key_iter) if event.key is not None else None
+        if event.value is None:
+            results.append(EventOut(key, None, key_actions, ()))
+            continue
+        assert envelope is not None
+        value: dict[str, Any] = {
+            "before": images.get((i, "before")),
+            "after": images.get((i, "after")),
+        }
+        source = event.value.get("source")
+        if source is not None:
+            value["source"] = {name: source.get(name) for name in envelope.source_fields}
+        for name in envelope.passthrough:
+            value[name] = event.value.get(name)
+        results.append(EventOut(key, value, key_actions + envelope.actions, envelope.uncovered))
+    return results
+
+
+def anonymize_batch(
+    key_plan: CompiledKey | None, envelope: CompiledEnvelope | None, events: Sequence[EventIn]
+) -> list[EventOut | AnonymizationError]:
+    """Anonymize events that share one key plan and one envelope plan; errors come back per event."""
+    try:
+        return list(_anonymize(key_plan, envelope, events))
+    except AnonymizationError as exc:
+        if len(events) == 1:
+            return [exc]
+    outcomes: list[EventOut | AnonymizationError] = []
+    for event in events:
+        try:
+            outcomes.append(_anonymize(key_plan, envelope, [event])[0])
+        except AnonymizationError as exc:
+            outcomes.append(exc)
+    return outcomes

@@ -1,0 +1,209 @@
+"""``make demo``: the whole product on real services, with a readable summary and a JSON last line."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from streams.generator.debezium import CONTACTS_TOPIC, CdcEvent, CrmCdcGenerator
+from streams.generator.producer import TOPICS, CdcProducer
+from streams.kafka_admin import delete_topics, ensure_topics
+from streams.leaks import LeakScanner
+from streams.policy.loader import load_policy
+from streams.settings import Settings
+from streams.topic_reader import Record, read_topic
+from streams.transforms.mask import Mask
+
+SHOW_MASK = Mask(keep_first=1, style="auto")
+
+
+def _masked(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The raw side of a sample, with identifying strings masked so the console shows no raw PII."""
+    if row is None:
+        return None
+    shown: dict[str, Any] = {}
+    for name, value in row.items():
+        if isinstance(value, str) and name not in ("country", "city", "industry", "billing_country"):
+            shown[name] = SHOW_MASK.mask(value) if value else value
+        elif name in ("id", "birth_date", "account_id"):
+            shown[name] = "<raw hidden>"
+        else:
+            shown[name] = value
+    return shown
+
+
+def _wait_for_audits(settings: Settings, expected: int, worker: subprocess.Popen[bytes], timeout: float) -> int:
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"demo-audit-{secrets.token_hex(4)}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([settings.audit_topic])
+    seen = 0
+    deadline = time.monotonic() + timeout
+    try:
+        while seen < expected and time.monotonic() < deadline:
+            if worker.poll() is not None:
+                raise RuntimeError(f"worker exited early with code {worker.returncode}")
+            seen += sum(1 for m in consumer.consume(2000, timeout=0.5) if not m.error())
+    finally:
+        consumer.close()
+    return seen
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(10)
+
+
+def run_demo(base: Settings, count: int, timeout: float) -> int:
+    from streams.services import local
+
+    run_id = secrets.token_hex(3)
+    settings = base.model_copy(update={"app_id": f"crm-anonymizer-demo-{run_id}"})
+    tokenization_key, dead_letter_key = secrets.token_hex(32), secrets.token_hex(32)
+    print(f"crm-anonymizer demo run {run_id}: {count} synthetic CDC events")
+    started_services = not local.status(settings).get("all_running", False)
+    local.up(settings)
+    try:
+        loaded = load_policy(settings.policy_file)
+        outputs = [s.output_topic for s in loaded.policy.sources]
+        demo_topics = [*TOPICS, *outputs, settings.audit_topic, settings.dead_letter_topic]
+        delete_topics(settings.kafka_bootstrap, demo_topics)
+        ensure_topics(settings.kafka_bootstrap, demo_topics, settings.topic_partitions)
+
+        generator = CrmCdcGenerator(seed=7)
+        events: list[CdcEvent] = list(generator.events(count))
+        producer = CdcProducer(settings.kafka_bootstrap, settings.registry_url)
+        t0 = time.monotonic()
+        producer.produce(events)
+        producer.flush()
+        print(f"produced {len(events)} events in {time.monotonic() - t0:.1f}s ({Counter(e.topic for e in events)})")
+
+        log_path = settings.state_dir / "logs" / f"demo-worker-{run_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "CRM_ANON_APP_ID": settings.app_id,
+            "CRM_ANON_TOKENIZATION_KEY": tokenization_key,
+            "CRM_ANON_DEAD_LETTER_KEY": dead_letter_key,
+            "CRM_ANON_LOG_FORMAT": "json",
+        }
+        with log_path.open("wb") as log_file:
+            worker_started = time.monotonic()
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                audited = _wait_for_audits(settings, len(events), worker, timeout)
+            finally:
+                _stop(worker)
+        wall = time.monotonic() - worker_started
+        print(f"worker accounted for {audited} events in {wall:.1f}s wall (incl. start-up); log: {log_path}")
+
+        registry = SchemaRegistryClient({"url": settings.registry_url})
+        deserializer = AvroDeserializer(registry)
+        scanner = LeakScanner(generator.identifiers.values)
+        anonymized: dict[str, list[Record]] = {t: read_topic(settings.kafka_bootstrap, t) for t in outputs}
+        audits = read_topic(settings.kafka_bootstrap, settings.audit_topic)
+        letters = read_topic(settings.kafka_bootstrap, settings.dead_letter_topic)
+        for where, records in [*anonymized.items(), ("audit", audits), ("dead-letter", letters)]:
+            for rec in records:
+                scanner.scan(rec.key, where)
+                scanner.scan(rec.value, where)
+                for _, header in rec.headers:
+                    scanner.scan(header, where)
+        scanner.scan(log_path.read_bytes(), "worker-log")
+
+        audit_values = [deserializer(r.value, SerializationContext(r.topic, MessageField.VALUE)) for r in audits]
+        outcomes = Counter(a["outcome"] for a in audit_values)
+        times = [a["processed_at"] for a in audit_values]
+        span = (max(times) - min(times)).total_seconds() if len(times) > 1 else 0.0
+        events_per_second = round(len(audit_values) / span, 1) if span > 0 else 0.0
+        uncovered = sorted({f for a in audit_values for f in a["uncovered_fields"]})
+
+        print("\n== samples (raw side masked for display) ==")
+        contact_out = anonymized.get("anon.crm.public.contacts", [])
+        shown = 0
+        for rec in contact_out:
+            if rec.value is None or shown >= 2:
+                continue
+            out = deserializer(rec.value, SerializationContext(rec.topic, MessageField.VALUE))
+            if out["op"] not in ("c", "u"):
+                continue
+            raw = next(
+                e
+                for e in events
+                if e.topic == CONTACTS_TOPIC
+                and e.value
+                and e.value["op"] == out["op"]
+                and e.value["ts_ms"] == out["ts_ms"]
+            )
+            print(f"-- op={out['op']} input (masked):")
+            print(json.dumps(_masked(raw.value["after"] if raw.value else None), default=str))
+            print("   output:")
+            print(json.dumps(out["after"], default=str))
+            shown += 1
+
+        anonymized_out = sum(len(v) for v in anonymized.values())
+        summary = {
+            "events_in": len(events),
+            "anonymized_out": anonymized_out,
+            "dead_lettered": len(letters),
+            "audit_events": len(audits),
+            "audit_outcomes": dict(outcomes),
+            "uncovered_fields_dropped": uncovered,
+            "raw_value_leaks": scanner.total,
+            "leaks_by_place": scanner.found,
+            "identifiers_checked": len(generator.identifiers.values),
+            "events_per_second": events_per_second,
+            "worker_wall_seconds": round(wall, 1),
+            "policy": {
+                "id": loaded.policy.id,
+                "version": loaded.policy.version,
+                "hash": loaded.content_hash[:16],
+            },
+        }
+        print("\n== summary ==")
+        for key in (
+            "events_in",
+            "anonymized_out",
+            "dead_lettered",
+            "audit_events",
+            "raw_value_leaks",
+            "identifiers_checked",
+            "events_per_second",
+        ):
+            print(f"{key:>22}: {summary[key]}")
+        print(f"{'uncovered (dropped)':>22}: {', '.join(uncovered) or '-'}")
+        ok = anonymized_out + len(letters) == len(events) and len(audits) == len(events) and scanner.total == 0
+        print(f"{'result':>22}: {'OK' if ok else 'FAILED'}")
+        print(json.dumps(summary))
+        return 0 if ok else 1
+    finally:
+        if started_services:
+            local.down(settings)

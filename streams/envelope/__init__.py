@@ -1,0 +1,1 @@
+"""CDC envelopes: what surrounds the row images, per connector family."""

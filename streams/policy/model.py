@@ -1,0 +1,130 @@
+"""The policy file format (YAML), validated with pydantic.
+
+A policy names, per CDC source topic, how every field is anonymized. Anything a policy does not name is
+dropped from the output and reported in the audit event (fail closed).
+
+    id: crm-default
+    version: 1
+    sources:
+      - name: contacts
+        topic: crm.public.contacts
+        envelope: debezium
+        output_topic: anon.crm.public.contacts
+        key:                       # optional; a key field without a rule here uses the row rule of that name
+          id: {transform: tokenize, scope: contact}
+        fields:
+          id: {transform: tokenize, scope: contact}
+          email: {transform: tokenize, scope: email, normalize: lower}
+          first_name: {transform: mask, keep_first: 1}
+          birth_date: {transform: generalize, to: year}
+          notes: drop              # shorthand for {transform: drop}
+          lifetime_value: keep
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeepRule(_Rule):
+    transform: Literal["keep"]
+
+
+class DropRule(_Rule):
+    transform: Literal["drop"]
+
+
+class TokenizeRule(_Rule):
+    transform: Literal["tokenize"]
+    scope: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
+    key: str | None = Field(None, description="Key id; defaults to the active tokenization key.")
+    normalize: Literal["none", "lower"] = "none"
+
+
+class MaskRule(_Rule):
+    transform: Literal["mask"]
+    keep_first: int = Field(1, ge=0, le=8)
+    keep_last: int = Field(0, ge=0, le=8)
+    char: str = Field("*", min_length=1, max_length=1)
+    style: Literal["auto", "plain", "email", "phone"] = "auto"
+    keep_domain: bool = False
+    preserve_length: bool = False
+
+
+class GeneralizeRule(_Rule):
+    transform: Literal["generalize"]
+    to: Literal["year", "quarter", "month"] | None = None
+    bucket_width: PositiveFloat | None = None
+    prefix_length: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> GeneralizeRule:
+        chosen = [x for x in (self.to, self.bucket_width, self.prefix_length) if x is not None]
+        if len(chosen) != 1:
+            raise ValueError("generalize needs exactly one of to, bucket_width, prefix_length")
+        return self
+
+
+FieldRule = Annotated[KeepRule | DropRule | TokenizeRule | MaskRule | GeneralizeRule, Field(discriminator="transform")]
+
+
+def _expand_shorthand(rules: Any) -> Any:
+    if isinstance(rules, dict):
+        return {name: {"transform": rule} if isinstance(rule, str) else rule for name, rule in rules.items()}
+    return rules
+
+
+class SourcePolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    topic: str
+    envelope: Literal["debezium"]
+    output_topic: str
+    key: dict[str, FieldRule] = Field(default_factory=dict)
+    fields: dict[str, FieldRule]
+    default: Literal["drop"] = "drop"
+
+    @field_validator("key", "fields", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _expand_shorthand(value)
+
+    @model_validator(mode="after")
+    def _distinct_topics(self) -> SourcePolicy:
+        if self.topic == self.output_topic:
+            raise ValueError("output_topic must differ from topic (raw and anonymized data never share a topic)")
+        return self
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    version: PositiveInt
+    description: str = ""
+    sources: list[SourcePolicy] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> Policy:
+        topics = [s.topic for s in self.sources]
+        if len(set(topics)) != len(topics):
+            raise ValueError("each source topic may appear only once")
+        return self
+
+    def source_for_topic(self, topic: str) -> SourcePolicy | None:
+        return next((s for s in self.sources if s.topic == topic), None)

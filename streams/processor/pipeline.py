@@ -1,0 +1,365 @@
+"""One batch of raw Kafka records in, anonymized + audit + dead-letter records out, through a ``Sink``.
+
+Framework-free: the Faust agent hands it records and a sink; tests can hand it lists. Every input record
+yields exactly one audit record and exactly one of (anonymized record, dead-letter record). Deliveries are
+started for the whole batch and awaited together, so the batch is acknowledged only once its outputs are
+on the broker (at-least-once) without a round trip per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from fastavro import parse_schema
+
+from streams import __version__
+from streams.audit import AUDIT_SCHEMA, PolicyRef, SourcePosition, anonymization_audit
+from streams.core import EventIn, EventOut, anonymize_batch
+from streams.deadletter import DEAD_LETTER_SCHEMA, DeadLetterSealer
+from streams.envelope.debezium import CompiledEnvelope, CompiledKey, compile_envelope, compile_key
+from streams.errors import AnonymizationError, PolicyError, ReasonCode
+from streams.keys import KeyRing
+from streams.policy.loader import LoadedPolicy
+from streams.policy.model import SourcePolicy
+from streams.serde import wire
+from streams.serde.registry import SchemaCache
+
+log = structlog.get_logger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = field(default_factory=list)
+
+
+class Sink(Protocol):
+    async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> Awaitable[Any]:
+        """Start sending; return an awaitable that completes when the broker has the record."""
+
+
+@dataclass(slots=True)
+class BatchStats:
+    published: int = 0
+    dead_lettered: int = 0
+    audited: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyPlan:
+    compiled: CompiledKey
+    schema_id_out: int
+    parsed_out: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _ValuePlan:
+    compiled: CompiledEnvelope
+    schema_id_out: int
+    parsed_out: Any
+
+
+@dataclass(slots=True)
+class _Prepared:
+    record: RawRecord
+    source: SourcePolicy
+    key_id: int | None
+    key: dict[str, Any] | None
+    key_plan: _KeyPlan | None
+    value_id: int | None
+    value: dict[str, Any] | None
+    value_plan: _ValuePlan | None
+
+
+class _Failed(Exception):
+    """A record that goes to the dead-letter topic, with what is known about it."""
+
+    def __init__(self, record: RawRecord, error: AnonymizationError, schema_ids: tuple[int | None, int | None]) -> None:
+        super().__init__(str(error))
+        self.record = record
+        self.error = error
+        self.schema_ids = schema_ids
+
+
+class Pipeline:
+    def __init__(
+        self,
+        loaded: LoadedPolicy,
+        keyring: KeyRing,
+        schemas: SchemaCache,
+        sink: Sink,
+        sealer: DeadLetterSealer,
+        *,
+        audit_topic: str,
+        dead_letter_topic: str,
+    ) -> None:
+        self._policy = loaded.policy
+        self._ref = PolicyRef(loaded.policy.id, loaded.policy.version, loaded.content_hash)
+        self._keyring = keyring
+        self._schemas = schemas
+        self._sink = sink
+        self._sealer = sealer
+        self._audit_topic = audit_topic
+        self._dead_letter_topic = dead_letter_topic
+        self._key_plans: dict[tuple[str, int], _KeyPlan | AnonymizationError] = {}
+        self._value_plans: dict[tuple[str, int], _ValuePlan | AnonymizationError] = {}
+        self._audit_schema: tuple[int, Any] | None = None
+        self._dead_letter_schema: tuple[int, Any] | None = None
+        self._provenance: Headers = [
+            ("crm-anonymizer-anonymized", b"true"),
+            ("crm-anonymizer-policy-id", loaded.policy.id.encode()),
+            ("crm-anonymizer-policy-version", str(loaded.policy.version).encode()),
+            ("crm-anonymizer-policy-hash", loaded.content_hash.encode()),
+            ("crm-anonymizer-processor-version", __version__.encode()),
+        ]
+
+    @property
+    def source_topics(self) -> list[str]:
+        return [s.topic for s in self._policy.sources]
+
+    async def start(self) -> None:
+        """Register the audit and dead-letter schemas (once, before the first batch)."""
+        audit_id = await self._schemas.register(f"{self._audit_topic}-value", AUDIT_SCHEMA)
+        self._audit_schema = (audit_id, parse_schema(AUDIT_SCHEMA))
+        dlq_id = await self._schemas.register(f"{self._dead_letter_topic}-value", DEAD_LETTER_SCHEMA)
+        self._dead_letter_schema = (dlq_id, parse_schema(DEAD_LETTER_SCHEMA))
+
+    # -- plans (compiled once per source and writer schema) -------------------------------------------
+    async def _register_out(self, subject: str, schema: Any) -> int:
+        try:
+            return await self._schemas.register(subject, schema)
+        except SchemaRegistryError as exc:
+            raise AnonymizationError(
+                ReasonCode.OUTPUT_SCHEMA_REJECTED,
+                f"registry refused the derived schema for {subject} (HTTP {exc.http_status_code})",
+            ) from None
+
+    async def _key_plan(self, source: SourcePolicy, schema_id: int) -> _KeyPlan:
+        cache_key = (source.topic, schema_id)
+        plan = self._key_plans.get(cache_key)
+        if plan is None:
+            writer = await self._schemas.writer_schema(schema_id)
+            try:
+                compiled = compile_key(source, writer.schema, self._keyring)
+                out_id = await self._register_out(f"{source.output_topic}-key", compiled.output_schema)
+                plan = _KeyPlan(compiled, out_id, parse_schema(compiled.output_schema))
+            except PolicyError as exc:
+                plan = AnonymizationError(ReasonCode.POLICY_SCHEMA_MISMATCH, f"key schema {schema_id}: {exc}")
+            except AnonymizationError as exc:
+                plan = exc
+            self._key_plans[cache_key] = plan
+            if isinstance(plan, AnonymizationError):
+                log.error(
+                    "key_plan_failed",
+                    topic=source.topic,
+                    schema_id=schema_id,
+                    reason=str(plan.code),
+                    detail=plan.detail,
+                )
+        if isinstance(plan, AnonymizationError):
+            raise plan
+        return plan
+
+    async def _value_plan(self, source: SourcePolicy, schema_id: int) -> _ValuePlan:
+        cache_key = (source.topic, schema_id)
+        plan = self._value_plans.get(cache_key)
+        if plan is None:
+            writer = await self._schemas.writer_schema(schema_id)
+            try:
+                compiled = compile_envelope(source, writer.schema, self._keyring)
+                out_id = await self._register_out(f"{source.output_topic}-value", compiled.output_schema)
+                plan = _ValuePlan(compiled, out_id, parse_schema(compiled.output_schema))
+                log.info(
+                    "policy_compiled",
+                    topic=source.topic,
+                    schema_id=schema_id,
+                    schema_id_out=out_id,
+                    uncovered=list(compiled.uncovered),
+                )
+            except PolicyError as exc:
+                plan = AnonymizationError(ReasonCode.POLICY_SCHEMA_MISMATCH, f"value schema {schema_id}: {exc}")
+            except AnonymizationError as exc:
+                plan = exc
+            self._value_plans[cache_key] = plan
+            if isinstance(plan, AnonymizationError):
+                log.error(
+                    "value_plan_failed",
+                    topic=source.topic,
+                    schema_id=schema_id,
+                    reason=str(plan.code),
+                    detail=plan.detail,
+                )
+        if isinstance(plan, AnonymizationError):
+            raise plan
+        return plan
+
+    # -- per batch -----------------------------------------------------------------------------------
+    async def _prepare(self, record: RawRecord) -> _Prepared:
+        ids: list[int | None] = [None, None]
+        try:
+            source = self._policy.source_for_topic(record.topic)
+            if source is None:
+                raise AnonymizationError(ReasonCode.NO_POLICY_FOR_SOURCE, f"no policy source for {record.topic}")
+            key = key_plan = value = value_plan = None
+            if record.key is not None:
+                key_id, body = wire.split_frame(record.key)
+                ids[0] = key_id
+                key_plan = await self._key_plan(source, key_id)
+                writer = await self._schemas.writer_schema(key_id)
+                key = wire.decode_body(body, writer.parsed)
+            if record.value is not None:
+                value_id, body = wire.split_frame(record.value)
+                ids[1] = value_id
+                value_plan = await self._value_plan(source, value_id)
+                writer = await self._schemas.writer_schema(value_id)
+                value = wire.decode_body(body, writer.parsed)
+            elif record.key is None:
+                raise AnonymizationError(ReasonCode.NULL_KEY, "record has neither key nor value")
+            return _Prepared(record, source, ids[0], key, key_plan, ids[1], value, value_plan)
+        except AnonymizationError as exc:
+            raise _Failed(record, exc, (ids[0], ids[1])) from None
+
+    async def process(self, records: Sequence[RawRecord]) -> BatchStats:
+        if self._audit_schema is None:
+            await self.start()
+        prepared: list[_Prepared | _Failed] = []
+        for record in records:
+            try:
+                prepared.append(await self._prepare(record))
+            except _Failed as failed:
+                prepared.append(failed)
+
+        # Anonymize per group of records that share plans, keeping each record's position.
+        outcomes: list[EventOut | AnonymizationError | None] = [None] * len(prepared)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, item in enumerate(prepared):
+            if isinstance(item, _Prepared):
+                groups.setdefault((id(item.key_plan), id(item.value_plan)), []).append(i)
+        for positions in groups.values():
+            first = prepared[positions[0]]
+            assert isinstance(first, _Prepared)
+            results = anonymize_batch(
+                first.key_plan.compiled if first.key_plan else None,
+                first.value_plan.compiled if first.value_plan else None,
+                [EventIn(p.key, p.value) for p in (prepared[i] for i in positions) if isinstance(p, _Prepared)],
+            )
+            for i, result in zip(positions, results, strict=True):
+                outcomes[i] = result
+
+        stats = BatchStats()
+        deliveries: list[Awaitable[Any]] = []
+        for item, outcome in zip(prepared, outcomes, strict=True):
+            if isinstance(item, _Failed):
+                deliveries += await self._dead_letter(item.record, item.error, item.schema_ids, stats)
+                continue
+            assert outcome is not None
+            if isinstance(outcome, AnonymizationError):
+                deliveries += await self._dead_letter(
+                    item.record, outcome, (item.key_id, item.value_id), stats, item.source
+                )
+                continue
+            try:
+                key_bytes = (
+                    wire.encode(item.key_plan.schema_id_out, item.key_plan.parsed_out, outcome.key)
+                    if item.key_plan is not None and outcome.key is not None
+                    else None
+                )
+                value_bytes = (
+                    wire.encode(item.value_plan.schema_id_out, item.value_plan.parsed_out, outcome.value)
+                    if item.value_plan is not None and outcome.value is not None
+                    else None
+                )
+            except AnonymizationError as exc:
+                deliveries += await self._dead_letter(
+                    item.record, exc, (item.key_id, item.value_id), stats, item.source
+                )
+                continue
+            deliveries.append(await self._sink.send(item.source.output_topic, key_bytes, value_bytes, self._provenance))
+            stats.published += 1
+            operation = str(outcome.value.get("op")) if outcome.value is not None else "TOMBSTONE"
+            audit = anonymization_audit(
+                self._position(item.record),
+                self._ref,
+                outcome="PUBLISHED",
+                operation=operation,
+                output_topic=item.source.output_topic,
+                schema_ids_in=(item.key_id, item.value_id),
+                schema_ids_out=(
+                    item.key_plan.schema_id_out if item.key_plan else None,
+                    item.value_plan.schema_id_out if item.value_plan and outcome.value is not None else None,
+                ),
+                actions=outcome.actions,
+                uncovered=outcome.uncovered,
+            )
+            deliveries.append(await self._send_audit(item.record, audit, stats))
+        await asyncio.gather(*deliveries)
+        return stats
+
+    @staticmethod
+    def _position(record: RawRecord) -> SourcePosition:
+        return SourcePosition(record.topic, record.partition, record.offset, record.timestamp_ms)
+
+    async def _send_audit(self, record: RawRecord, audit: dict[str, Any], stats: BatchStats) -> Awaitable[Any]:
+        assert self._audit_schema is not None
+        schema_id, parsed = self._audit_schema
+        stats.audited += 1
+        audit_key = f"{record.topic}/{record.partition}".encode()
+        return await self._sink.send(self._audit_topic, audit_key, wire.encode(schema_id, parsed, audit), [])
+
+    async def _dead_letter(
+        self,
+        record: RawRecord,
+        error: AnonymizationError,
+        schema_ids: tuple[int | None, int | None],
+        stats: BatchStats,
+        source: SourcePolicy | None = None,
+    ) -> list[Awaitable[Any]]:
+        assert self._dead_letter_schema is not None
+        position = self._position(record)
+        log.warning(
+            "dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=str(error.code),
+            detail=error.detail,
+            field=error.field,
+        )
+        letter = self._sealer.record(
+            position,
+            error,
+            raw_key=record.key,
+            raw_value=record.value,
+            raw_headers=record.headers,
+            schema_ids=schema_ids,
+            policy=self._ref,
+        )
+        schema_id, parsed = self._dead_letter_schema
+        sent = await self._sink.send(
+            self._dead_letter_topic,
+            f"{record.topic}/{record.partition}".encode(),
+            wire.encode(schema_id, parsed, letter),
+            [("crm-anonymizer-reason", str(error.code).encode())],
+        )
+        stats.dead_lettered += 1
+        audit = anonymization_audit(
+            position,
+            self._ref,
+            outcome="DEAD_LETTERED",
+            output_topic=source.output_topic if source else None,
+            schema_ids_in=schema_ids,
+            reason_code=str(error.code),
+        )
+        return [sent, await self._send_audit(record, audit, stats)]

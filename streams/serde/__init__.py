@@ -1,0 +1,1 @@
+"""Bytes on the wire <-> plain values: Confluent framing, Avro, and the schema registry."""

@@ -1,0 +1,143 @@
+"""Detached processes tracked by pid files (Linux-first; works without /proc by trusting the pid).
+
+Each JVM is started with a marker system property (``-Dcrm.anonymizer.service=<name>@<state_dir>``).
+A pid only counts as ours while ``/proc/<pid>/cmdline`` still carries that marker, so a recycled pid
+is never signalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+MARKER_PROPERTY = "crm.anonymizer.service"
+
+# Popen objects of the services this interpreter started. Keeping them lets a long-lived caller
+# (pytest, the CLI) reap its own children after stopping them instead of leaving zombies behind.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def marker_arg(name: str, state_dir: Path) -> str:
+    """The JVM argument that tags a service process as ours."""
+    return f"-D{MARKER_PROPERTY}={name}@{state_dir.resolve()}"
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        text = pid_file.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def write_pid(pid_file: Path, pid: int) -> None:
+    tmp = pid_file.with_suffix(".tmp")
+    tmp.write_text(f"{pid}\n", encoding="ascii")
+    tmp.replace(pid_file)
+
+
+def remove_pid(pid_file: Path) -> None:
+    pid_file.unlink(missing_ok=True)
+
+
+def _reap(pid: int) -> None:
+    child = _CHILDREN.get(pid)
+    if child is not None and child.poll() is not None:
+        del _CHILDREN[pid]
+
+
+def is_running(pid: int, marker: str) -> bool:
+    """True while ``pid`` is a live (not zombie) process whose command line carries ``marker``."""
+    _reap(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists but belongs to another user; /proc decides below
+    proc = Path("/proc") / str(pid)
+    if not Path("/proc/self").is_dir():
+        return True
+    try:
+        stat = (proc / "stat").read_text(encoding="utf-8", errors="replace")
+        state = stat.rsplit(")", 1)[1].split()[0]
+        if state in ("Z", "X"):
+            return False
+        return marker.encode() in (proc / "cmdline").read_bytes().split(b"\0")
+    except (OSError, IndexError):
+        return False
+
+
+def spawn(argv: Sequence[str], *, cwd: Path, log_file: Path) -> int:
+    """Start ``argv`` in its own session with stdout+stderr to ``log_file`` (truncated); return its pid."""
+    with log_file.open("wb") as out:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    _CHILDREN[proc.pid] = proc
+    return proc.pid
+
+
+def terminate(pid: int, marker: str, *, timeout: float) -> bool:
+    """SIGTERM, wait up to ``timeout`` s, then SIGKILL. Returns False if it was not running."""
+    if not is_running(pid, marker):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    if _wait_gone(pid, marker, timeout):
+        return True
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    if not _wait_gone(pid, marker, 10.0):
+        raise TimeoutError(f"process {pid} survived SIGKILL")
+    return True
+
+
+def _wait_gone(pid: int, marker: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while is_running(pid, marker):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True if something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def locked(lock_file: Path) -> Iterator[None]:
+    """Exclusive advisory lock so two ``up``/``down`` calls on one state dir do not interleave."""
+    with lock_file.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def log_tail(log_file: Path, lines: int = 30) -> str:
+    try:
+        text = log_file.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,68 @@
+"""One validated settings object; every field reads an environment variable (prefix ``CRM_ANON_``).
+
+The README's configuration table lists each one; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Defaults fit the local services that ``crm-anonymizer services up`` starts."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_ANON_", frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers (CRM_ANON_KAFKA_BOOTSTRAP).")
+    registry_url: str = Field(
+        "http://127.0.0.1:18081/apis/ccompat/v7",
+        description="Confluent-compatible schema registry URL (CRM_ANON_REGISTRY_URL).",
+    )
+    policy_file: Path = Field(
+        REPO_ROOT / "policies" / "crm.yaml", description="Anonymization policy file (CRM_ANON_POLICY_FILE)."
+    )
+    tokenization_key: SecretStr = Field(
+        SecretStr(""),
+        description="Hex or base64 HMAC key for tokenize (CRM_ANON_TOKENIZATION_KEY); required by the worker.",
+    )
+    tokenization_key_id: str = Field("k1", description="Key id written into tokens (CRM_ANON_TOKENIZATION_KEY_ID).")
+    dead_letter_key: SecretStr = Field(
+        SecretStr(""),
+        description="Hex or base64 AES-256 key sealing raw records in dead letters (CRM_ANON_DEAD_LETTER_KEY).",
+    )
+    dead_letter_key_id: str = Field("dlq1", description="Id of the dead-letter key (CRM_ANON_DEAD_LETTER_KEY_ID).")
+    audit_topic: str = Field("crm.audit", description="Audit topic (CRM_ANON_AUDIT_TOPIC).")
+    dead_letter_topic: str = Field("crm.deadletter", description="Dead-letter topic (CRM_ANON_DEAD_LETTER_TOPIC).")
+    app_id: str = Field("crm-anonymizer", description="Faust app id / consumer group (CRM_ANON_APP_ID).")
+    batch_size: int = Field(500, ge=1, description="Max events per micro-batch (CRM_ANON_BATCH_SIZE).")
+    batch_window_ms: int = Field(5, ge=1, description="Max wait to fill a micro-batch, ms (CRM_ANON_BATCH_WINDOW_MS).")
+    topic_partitions: int = Field(
+        3, ge=1, description="Partitions for topics the processor creates (CRM_ANON_TOPIC_PARTITIONS)."
+    )
+    producer_linger_ms: int = Field(5, ge=0, description="Producer linger, ms (CRM_ANON_PRODUCER_LINGER_MS).")
+    web_enabled: bool = Field(False, description="Faust web server for health/metrics (CRM_ANON_WEB_ENABLED).")
+    web_port: int = Field(6066, description="Faust web port on 127.0.0.1 (CRM_ANON_WEB_PORT).")
+    state_dir: Path = Field(
+        REPO_ROOT / ".local", description="Local services data, logs and pids (CRM_ANON_STATE_DIR)."
+    )
+    kafka_port: int = Field(19092, description="Local broker port (CRM_ANON_KAFKA_PORT).")
+    kafka_controller_port: int = Field(
+        19093, description="Local KRaft controller port (CRM_ANON_KAFKA_CONTROLLER_PORT)."
+    )
+    registry_port: int = Field(18081, description="Local registry HTTP port (CRM_ANON_REGISTRY_PORT).")
+    registry_management_port: int = Field(
+        19000, description="Local registry Quarkus management port (CRM_ANON_REGISTRY_MANAGEMENT_PORT)."
+    )
+    log_level: str = Field("info", description="Log level (CRM_ANON_LOG_LEVEL).")
+    log_format: str = Field("console", pattern="^(console|json)$", description="console or json (CRM_ANON_LOG_FORMAT).")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -84,7 +84,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
     settings = base.model_copy(update={"app_id": f"crm-anonymizer-demo-{run_id}"})
     tokenization_key, dead_letter_key = secrets.token_hex(32), secrets.token_hex(32)
     print(f"crm-anonymizer demo run {run_id}: {count} synthetic CDC events")
-    started_services = not local.status(settings).get("all_running", False)
+    started_services = not all(s["answering"] for s in local.status(settings).values())
     local.up(settings)
     try:
         loaded = load_policy(settings.policy_file)

@@ -66,6 +66,7 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
+        datadir=str(settings.state_dir / "faust"),
         key_serializer="raw",
         value_serializer="raw",
         topic_partitions=settings.topic_partitions,

@@ -19,9 +19,10 @@ from pathlib import Path
 
 MARKER_PROPERTY = "crm.anonymizer.service"
 
-# Popen objects of the services this interpreter started. Keeping them lets a long-lived caller
-# (pytest, the CLI) reap its own children after stopping them instead of leaving zombies behind.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+# The launcher shell starts the service in the background, prints its pid and exits at once, so the
+# service is re-parented to init: it never becomes a zombie child of (or a ResourceWarning in) the
+# Python process that ran ``up``, and it outlives that process.
+_LAUNCHER = 'log=$1; shift; "$@" >"$log" 2>&1 </dev/null & echo $!'
 
 
 def marker_arg(name: str, state_dir: Path) -> str:
@@ -47,15 +48,8 @@ def remove_pid(pid_file: Path) -> None:
     pid_file.unlink(missing_ok=True)
 
 
-def _reap(pid: int) -> None:
-    child = _CHILDREN.get(pid)
-    if child is not None and child.poll() is not None:
-        del _CHILDREN[pid]
-
-
 def is_running(pid: int, marker: str) -> bool:
     """True while ``pid`` is a live (not zombie) process whose command line carries ``marker``."""
-    _reap(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -76,19 +70,21 @@ def is_running(pid: int, marker: str) -> bool:
 
 
 def spawn(argv: Sequence[str], *, cwd: Path, log_file: Path) -> int:
-    """Start ``argv`` in its own session with stdout+stderr to ``log_file`` (truncated); return its pid."""
-    with log_file.open("wb") as out:
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
-    _CHILDREN[proc.pid] = proc
-    return proc.pid
+    """Start ``argv`` detached, in a new session, stdout+stderr to ``log_file`` (truncated); return its pid."""
+    done = subprocess.run(
+        ["/bin/sh", "-c", _LAUNCHER, "launcher", str(log_file), *argv],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+        check=False,
+        timeout=30,
+    )
+    pid_text = done.stdout.strip()
+    if done.returncode != 0 or not pid_text.isdigit():
+        raise OSError(f"could not launch {argv[0]}: rc={done.returncode} {done.stderr.strip()}")
+    return int(pid_text)
 
 
 def terminate(pid: int, marker: str, *, timeout: float) -> bool:

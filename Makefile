@@ -1,0 +1,53 @@
+# crm-anonymizer: `make help` lists the targets.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+CLI := $(PYTHON) -m streams.cli
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "need $(PY) (Python >= 3.11)"; exit 1; }
+	@test -x $(PYTHON) || $(PY) -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the package with dev tools (pip cache reused)
+
+services-up: install ## Start the local Kafka broker and schema registry (downloads once via Maven)
+	$(CLI) services up
+
+services-down: install ## Stop the local services started by services-up
+	$(CLI) services down
+
+services-status: install ## Show the local services
+	$(CLI) services status
+
+demo: install ## Start services, generate ~10k CDC events, anonymize them, print a summary (last line JSON)
+	$(CLI) demo
+
+lint: install ## ruff and mypy
+	$(PYTHON) -m ruff check streams tests
+	$(PYTHON) -m ruff format --check streams tests
+	$(PYTHON) -m mypy streams
+
+unit: install ## Unit tests only (no services needed)
+	$(PYTHON) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# Services are stopped whatever the tests do; skips count as failures (CRM_ANON_FAIL_ON_SKIP).
+test: install ## Lint, start services, run every test, stop services
+	$(MAKE) --no-print-directory lint
+	$(CLI) services up
+	rc=0; CRM_ANON_FAIL_ON_SKIP=1 $(PYTHON) -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
+	$(CLI) services down >/dev/null || true; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
+	exit $$rc
+
+.PHONY: help install services-up services-down services-status demo lint unit test

@@ -1,0 +1,37 @@
+"""Integration fixtures: the real broker and registry must answer, or the test fails (never skips)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from streams.settings import Settings
+from tests.integration.support import Deployment, deployed_worker
+
+
+@pytest.fixture(scope="session")
+def live_settings() -> Settings:
+    settings = Settings()
+    try:
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "socket.timeout.ms": 5000}).list_topics(timeout=10)
+    except Exception as exc:
+        pytest.fail(
+            f"Kafka at {settings.kafka_bootstrap} does not answer ({exc}); run `make test` "
+            "or `crm-anonymizer services up`"
+        )
+    try:
+        httpx.get(f"{settings.registry_url}/subjects", timeout=10).raise_for_status()
+    except Exception as exc:
+        pytest.fail(f"schema registry at {settings.registry_url} does not answer ({exc})")
+    return settings
+
+
+@pytest.fixture(scope="module")
+def contacts_worker(live_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    tmp: Path = tmp_path_factory.mktemp("worker")
+    with deployed_worker(live_settings, tmp) as deployment:
+        yield deployment

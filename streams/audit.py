@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from fastavro import parse_schema, schemaless_writer
 
 from streams import __version__
 
@@ -19,6 +23,39 @@ def load_schema(name: str) -> Any:
 
 
 AUDIT_SCHEMA = load_schema("audit_event.avsc")
+# Fields that repeat for every event of one compiled plan. Avro encodes a record as the concatenation of
+# its fields, so these can be encoded once per plan and appended to each event's encoded head.
+STATIC_TAIL = ("field_actions", "uncovered_fields", "epsilon_spent", "actor")
+
+
+class AuditEncoder:
+    """Encodes audit records to Avro bytes, byte-identical to a full fastavro encode, with the per-plan
+    tail (field actions, uncovered fields) encoded once instead of once per event."""
+
+    def __init__(self, schema: dict[str, Any] = AUDIT_SCHEMA) -> None:
+        fields = schema["fields"]
+        names = [f["name"] for f in fields]
+        split = names.index(STATIC_TAIL[0])
+        if tuple(names[split:]) != STATIC_TAIL:
+            raise ValueError("audit schema: the static tail fields must come last, in order")
+        named = {**schema, "fields": fields[:split], "name": schema["name"] + "Head"}
+        tail = {**schema, "fields": fields[split:], "name": schema["name"] + "Tail"}
+        self._head = parse_schema(named)
+        self._tail = parse_schema(tail)
+        self._head_names = names[:split]
+        self._tails: dict[Hashable, bytes] = {}
+
+    def encode(self, record: dict[str, Any], tail_key: Hashable) -> bytes:
+        """``tail_key`` must identify the static tail's content (the plan's action and uncovered tuples)."""
+        tail = self._tails.get(tail_key)
+        if tail is None:
+            out = io.BytesIO()
+            schemaless_writer(out, self._tail, {name: record[name] for name in STATIC_TAIL})
+            tail = out.getvalue()
+            self._tails[tail_key] = tail
+        head = io.BytesIO()
+        schemaless_writer(head, self._head, record)
+        return head.getvalue() + tail
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,11 @@
 """The Faust shell: one agent over all source topics, micro-batches into the pipeline.
 
-Uses Faust's ``kafka://`` (aiokafka) transport. Keys and values stay raw bytes in Faust: decoding needs the
-schema id in each record, which the pipeline handles with the registry cache.
+Uses Faust's ``kafka://`` (aiokafka) transport to consume. Keys and values stay raw bytes in Faust: decoding
+needs the schema id in each record, which the pipeline handles with the registry cache. Records are produced
+through librdkafka (see ``sink.py`` for why).
 """
 
 from __future__ import annotations
-
-from collections.abc import Awaitable
-from typing import Any
 
 import faust
 import structlog
@@ -16,31 +14,15 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from streams.deadletter import DeadLetterSealer
 from streams.keys import KeyRing, parse_key
 from streams.policy.loader import LoadedPolicy, load_policy
-from streams.processor.pipeline import Headers, Pipeline, RawRecord
+from streams.processor.pipeline import Pipeline, RawRecord, Sink
+from streams.processor.sink import KafkaSink
 from streams.serde.registry import SchemaCache
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
-class FaustSink:
-    """Sends through the Faust app's producer without awaiting delivery (the pipeline awaits per batch)."""
-
-    def __init__(self, app: faust.App) -> None:
-        self._app = app
-        self._topics: dict[str, Any] = {}
-
-    async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> Awaitable[Any]:
-        channel = self._topics.get(topic)
-        if channel is None:
-            channel = self._app.topic(topic, key_serializer="raw", value_serializer="raw")
-            self._topics[topic] = channel
-        # force=True: publish now instead of attaching to the source offset (which waits for a commit).
-        fut: Awaitable[Any] = await channel.send(key=key, value=value, headers=headers, force=True)
-        return fut
-
-
-def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Any) -> Pipeline:
+def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipeline:
     keyring = KeyRing(
         {settings.tokenization_key_id: parse_key(settings.tokenization_key, "CRM_ANON_TOKENIZATION_KEY")},
         settings.tokenization_key_id,
@@ -72,15 +54,14 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        producer_linger_ms=settings.producer_linger_ms,
+        broker_max_poll_records=max(1000, settings.batch_size * 2),
         broker_commit_every=10_000,
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
         web_bind="127.0.0.1",
     )
-    sink = FaustSink(app)
+    sink = KafkaSink(settings.kafka_bootstrap, linger_ms=settings.producer_linger_ms)
     pipeline = build_pipeline(settings, loaded, sink)
     source = app.topic(*pipeline.source_topics, key_serializer="raw", value_serializer="raw")
     within = settings.batch_window_ms / 1000.0

@@ -1,15 +1,14 @@
 """One batch of raw Kafka records in, anonymized + audit + dead-letter records out, through a ``Sink``.
 
 Framework-free: the Faust agent hands it records and a sink; tests can hand it lists. Every input record
-yields exactly one audit record and exactly one of (anonymized record, dead-letter record). Deliveries are
-started for the whole batch and awaited together, so the batch is acknowledged only once its outputs are
-on the broker (at-least-once) without a round trip per event.
+yields exactly one audit record and exactly one of (anonymized record, dead-letter record). Sends for the
+whole batch are started, then drained together, so the batch is acknowledged only once its outputs are on
+the broker (at-least-once) without a round trip per event.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,7 +17,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from fastavro import parse_schema
 
 from streams import __version__
-from streams.audit import AUDIT_SCHEMA, PolicyRef, SourcePosition, anonymization_audit
+from streams.audit import AUDIT_SCHEMA, AuditEncoder, PolicyRef, SourcePosition, anonymization_audit
 from streams.core import EventIn, EventOut, anonymize_batch
 from streams.deadletter import DEAD_LETTER_SCHEMA, DeadLetterSealer
 from streams.envelope.debezium import CompiledEnvelope, CompiledKey, compile_envelope, compile_key
@@ -46,8 +45,11 @@ class RawRecord:
 
 
 class Sink(Protocol):
-    async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> Awaitable[Any]:
-        """Start sending; return an awaitable that completes when the broker has the record."""
+    def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        """Start sending (buffered, in call order per partition)."""
+
+    async def drain(self) -> None:
+        """Return once everything sent so far is on the broker; raise if any delivery failed."""
 
 
 @dataclass(slots=True)
@@ -115,7 +117,8 @@ class Pipeline:
         self._dead_letter_topic = dead_letter_topic
         self._key_plans: dict[tuple[str, int], _KeyPlan | AnonymizationError] = {}
         self._value_plans: dict[tuple[str, int], _ValuePlan | AnonymizationError] = {}
-        self._audit_schema: tuple[int, Any] | None = None
+        self._audit_schema_id: int | None = None
+        self._audit_encoder = AuditEncoder()
         self._dead_letter_schema: tuple[int, Any] | None = None
         self._provenance: Headers = [
             ("crm-anonymizer-anonymized", b"true"),
@@ -131,8 +134,7 @@ class Pipeline:
 
     async def start(self) -> None:
         """Register the audit and dead-letter schemas (once, before the first batch)."""
-        audit_id = await self._schemas.register(f"{self._audit_topic}-value", AUDIT_SCHEMA)
-        self._audit_schema = (audit_id, parse_schema(AUDIT_SCHEMA))
+        self._audit_schema_id = await self._schemas.register(f"{self._audit_topic}-value", AUDIT_SCHEMA)
         dlq_id = await self._schemas.register(f"{self._dead_letter_topic}-value", DEAD_LETTER_SCHEMA)
         self._dead_letter_schema = (dlq_id, parse_schema(DEAD_LETTER_SCHEMA))
 
@@ -232,7 +234,7 @@ class Pipeline:
             raise _Failed(record, exc, (ids[0], ids[1])) from None
 
     async def process(self, records: Sequence[RawRecord]) -> BatchStats:
-        if self._audit_schema is None:
+        if self._audit_schema_id is None:
             await self.start()
         prepared: list[_Prepared | _Failed] = []
         for record in records:
@@ -259,16 +261,13 @@ class Pipeline:
                 outcomes[i] = result
 
         stats = BatchStats()
-        deliveries: list[Awaitable[Any]] = []
         for item, outcome in zip(prepared, outcomes, strict=True):
             if isinstance(item, _Failed):
-                deliveries += await self._dead_letter(item.record, item.error, item.schema_ids, stats)
+                self._dead_letter(item.record, item.error, item.schema_ids, stats)
                 continue
             assert outcome is not None
             if isinstance(outcome, AnonymizationError):
-                deliveries += await self._dead_letter(
-                    item.record, outcome, (item.key_id, item.value_id), stats, item.source
-                )
+                self._dead_letter(item.record, outcome, (item.key_id, item.value_id), stats, item.source)
                 continue
             try:
                 key_bytes = (
@@ -282,11 +281,9 @@ class Pipeline:
                     else None
                 )
             except AnonymizationError as exc:
-                deliveries += await self._dead_letter(
-                    item.record, exc, (item.key_id, item.value_id), stats, item.source
-                )
+                self._dead_letter(item.record, exc, (item.key_id, item.value_id), stats, item.source)
                 continue
-            deliveries.append(await self._sink.send(item.source.output_topic, key_bytes, value_bytes, self._provenance))
+            self._sink.send(item.source.output_topic, key_bytes, value_bytes, self._provenance)
             stats.published += 1
             operation = str(outcome.value.get("op")) if outcome.value is not None else "TOMBSTONE"
             audit = anonymization_audit(
@@ -303,29 +300,30 @@ class Pipeline:
                 actions=outcome.actions,
                 uncovered=outcome.uncovered,
             )
-            deliveries.append(await self._send_audit(item.record, audit, stats))
-        await asyncio.gather(*deliveries)
+            tail_key = (outcome.actions, outcome.uncovered)
+            self._send_audit(item.record, audit, stats, tail_key)
+        await self._sink.drain()
         return stats
 
     @staticmethod
     def _position(record: RawRecord) -> SourcePosition:
         return SourcePosition(record.topic, record.partition, record.offset, record.timestamp_ms)
 
-    async def _send_audit(self, record: RawRecord, audit: dict[str, Any], stats: BatchStats) -> Awaitable[Any]:
-        assert self._audit_schema is not None
-        schema_id, parsed = self._audit_schema
+    def _send_audit(self, record: RawRecord, audit: dict[str, Any], stats: BatchStats, tail_key: Any = ()) -> None:
+        assert self._audit_schema_id is not None
         stats.audited += 1
         audit_key = f"{record.topic}/{record.partition}".encode()
-        return await self._sink.send(self._audit_topic, audit_key, wire.encode(schema_id, parsed, audit), [])
+        body = wire.HEADER.pack(wire.MAGIC, self._audit_schema_id) + self._audit_encoder.encode(audit, tail_key)
+        self._sink.send(self._audit_topic, audit_key, body, [])
 
-    async def _dead_letter(
+    def _dead_letter(
         self,
         record: RawRecord,
         error: AnonymizationError,
         schema_ids: tuple[int | None, int | None],
         stats: BatchStats,
         source: SourcePolicy | None = None,
-    ) -> list[Awaitable[Any]]:
+    ) -> None:
         assert self._dead_letter_schema is not None
         position = self._position(record)
         log.warning(
@@ -347,7 +345,7 @@ class Pipeline:
             policy=self._ref,
         )
         schema_id, parsed = self._dead_letter_schema
-        sent = await self._sink.send(
+        self._sink.send(
             self._dead_letter_topic,
             f"{record.topic}/{record.partition}".encode(),
             wire.encode(schema_id, parsed, letter),
@@ -362,4 +360,4 @@ class Pipeline:
             schema_ids_in=schema_ids,
             reason_code=str(error.code),
         )
-        return [sent, await self._send_audit(record, audit, stats)]
+        self._send_audit(record, audit, stats)

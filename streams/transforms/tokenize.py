@@ -6,12 +6,11 @@ from a guess (an unkeyed hash of an email can be reversed by hashing a list of e
 hash is offered). Each scope derives its own key with HKDF, so tokens from different scopes are unlinkable.
 
 Example: ``email: {transform: tokenize, scope: email}`` turns ``ada@example.com`` into
-``tok_k1_5w4c...`` (prefix, key id, 26 base32 characters = 128 bits of the HMAC).
+``tok_k1_9f86d081884c7d65...`` (prefix, key id, 32 hex characters = the first 128 bits of the HMAC).
 """
 
 from __future__ import annotations
 
-import base64
 import hmac
 from collections.abc import Sequence
 from hashlib import sha256
@@ -70,8 +69,7 @@ class Tokenize(Transform):
     def token(self, value: object) -> str:
         mac = self._mac.copy()
         mac.update(canonical_bytes(value, self.normalize))
-        digest = base64.b32encode(mac.digest()[:16]).decode("ascii").rstrip("=").lower()
-        return self._prefix + digest
+        return self._prefix + mac.digest()[:16].hex()
 
     def apply(self, values: Sequence[Any], ctx: BatchContext) -> list[Any]:
         return [self.token(v) for v in values]

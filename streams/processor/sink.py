@@ -1,0 +1,62 @@
+"""Where anonymized, audit and dead-letter records go: a librdkafka producer (confluent-kafka).
+
+Measured on this project's 2-core machine with the same Faust consumer: sending two records per event through
+Faust's aiokafka producer capped the agent at ~1,900 events/s, through librdkafka at ~4,300 events/s (the
+consume-only ceiling). librdkafka batches in C; the agent only enqueues and, once per micro-batch, drains.
+Idempotence keeps per-partition order across retries; acks=all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from streams.processor.pipeline import Headers
+
+
+class DeliveryError(RuntimeError):
+    """The broker did not take a record after librdkafka's retries; the batch is not acknowledged."""
+
+
+class KafkaSink:
+    def __init__(self, bootstrap: str, *, linger_ms: int = 5, drain_timeout_s: float = 60.0) -> None:
+        self._producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": linger_ms,
+                "compression.type": "lz4",
+                "client.id": "crm-anonymizer",
+            }
+        )
+        self._failures: list[str] = []
+        self._drain_timeout_s = drain_timeout_s
+
+    def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
+        if err is not None:
+            # The error's name only: the message object holds the payload.
+            self._failures.append(err.name())
+
+    def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+        kafka_headers: list[tuple[str, str | bytes | None]] = list(headers)
+        while True:
+            try:
+                self._producer.produce(
+                    topic, value=value, key=key, headers=kafka_headers, on_delivery=self._on_delivery
+                )
+                return
+            except BufferError:  # local queue full: serve callbacks, then retry
+                self._producer.poll(0.01)
+
+    async def drain(self) -> None:
+        remaining = await asyncio.to_thread(self._producer.flush, self._drain_timeout_s)
+        if remaining:
+            raise DeliveryError(f"{remaining} records not delivered within {self._drain_timeout_s}s")
+        if self._failures:
+            failures, self._failures = self._failures, []
+            raise DeliveryError(f"{len(failures)} deliveries failed: {sorted(set(failures))}")
+
+    def close(self) -> None:
+        self._producer.flush(self._drain_timeout_s)

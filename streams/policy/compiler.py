@@ -13,8 +13,8 @@ from streams.avro_types import AvroType, make_nullable, split_nullable
 from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.build import build_transform
-from streams.policy.model import FieldRule
 from streams.transforms.base import Transform
+from streams.transforms.registry import FieldRule
 
 DROP = "drop"
 

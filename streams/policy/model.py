@@ -23,63 +23,11 @@ dropped from the output and reported in the audit event (fail closed).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PositiveFloat,
-    PositiveInt,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
-
-class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class KeepRule(_Rule):
-    transform: Literal["keep"]
-
-
-class DropRule(_Rule):
-    transform: Literal["drop"]
-
-
-class TokenizeRule(_Rule):
-    transform: Literal["tokenize"]
-    scope: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
-    key: str | None = Field(None, description="Key id; defaults to the active tokenization key.")
-    normalize: Literal["none", "lower"] = "none"
-
-
-class MaskRule(_Rule):
-    transform: Literal["mask"]
-    keep_first: int = Field(1, ge=0, le=8)
-    keep_last: int = Field(0, ge=0, le=8)
-    char: str = Field("*", min_length=1, max_length=1)
-    style: Literal["auto", "plain", "email", "phone"] = "auto"
-    keep_domain: bool = False
-    preserve_length: bool = False
-
-
-class GeneralizeRule(_Rule):
-    transform: Literal["generalize"]
-    to: Literal["year", "quarter", "month"] | None = None
-    bucket_width: PositiveFloat | None = None
-    prefix_length: PositiveInt | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> GeneralizeRule:
-        chosen = [x for x in (self.to, self.bucket_width, self.prefix_length) if x is not None]
-        if len(chosen) != 1:
-            raise ValueError("generalize needs exactly one of to, bucket_width, prefix_length")
-        return self
-
-
-FieldRule = Annotated[KeepRule | DropRule | TokenizeRule | MaskRule | GeneralizeRule, Field(discriminator="transform")]
+from streams.transforms.registry import FieldRule
 
 
 def _expand_shorthand(rules: Any) -> Any:

@@ -16,11 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import PositiveFloat, PositiveInt, model_validator
 
 from streams.avro_types import AvroType, base_name, logical_name, type_label
 from streams.errors import PolicyError
 from streams.transforms.base import BatchContext, Transform, wrong_type
+from streams.transforms.rule import BuildContext, RuleBase
 
 EPOCH_DATE = dt.date(1970, 1, 1)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -140,3 +143,20 @@ class Generalize(Transform):
     def apply(self, values: Sequence[Any], ctx: BatchContext) -> list[Any]:
         one = self._one()
         return [one(v) for v in values]
+
+
+class GeneralizeRule(RuleBase):
+    transform: Literal["generalize"]
+    to: Literal["year", "quarter", "month"] | None = None
+    bucket_width: PositiveFloat | None = None
+    prefix_length: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> GeneralizeRule:
+        chosen = [x for x in (self.to, self.bucket_width, self.prefix_length) if x is not None]
+        if len(chosen) != 1:
+            raise ValueError("generalize needs exactly one of to, bucket_width, prefix_length")
+        return self
+
+    def build(self, ctx: BuildContext) -> Transform:
+        return Generalize(to=self.to, bucket_width=self.bucket_width, prefix_length=self.prefix_length)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from streams.avro_types import AvroType
 from streams.transforms.base import BatchContext, Transform
+from streams.transforms.rule import BuildContext, RuleBase
 
 
 class Keep(Transform):
@@ -34,3 +35,12 @@ class Keep(Transform):
 
     def apply(self, values: Sequence[Any], ctx: BatchContext) -> list[Any]:
         return list(values)
+
+
+class KeepRule(RuleBase):
+    """``keep`` (or the shorthand string ``keep``)."""
+
+    transform: Literal["keep"]
+
+    def build(self, ctx: BuildContext) -> Transform:
+        return Keep()

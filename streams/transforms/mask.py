@@ -14,10 +14,13 @@ whole value is masked. Example: ``ada@example.com`` -> ``a****@****.com``; ``+44
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from streams.avro_types import AvroType
 from streams.transforms.base import BatchContext, Transform, wrong_type
+from streams.transforms.rule import BuildContext, RuleBase
 
 FIXED_MASK_LENGTH = 4
 
@@ -99,3 +102,23 @@ class Mask(Transform):
 
     def apply(self, values: Sequence[Any], ctx: BatchContext) -> list[Any]:
         return [self.mask(v) for v in values]
+
+
+class MaskRule(RuleBase):
+    transform: Literal["mask"]
+    keep_first: int = Field(1, ge=0, le=8)
+    keep_last: int = Field(0, ge=0, le=8)
+    char: str = Field("*", min_length=1, max_length=1)
+    style: Literal["auto", "plain", "email", "phone"] = "auto"
+    keep_domain: bool = False
+    preserve_length: bool = False
+
+    def build(self, ctx: BuildContext) -> Transform:
+        return Mask(
+            keep_first=self.keep_first,
+            keep_last=self.keep_last,
+            char=self.char,
+            style=self.style,
+            keep_domain=self.keep_domain,
+            preserve_length=self.preserve_length,
+        )

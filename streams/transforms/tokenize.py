@@ -14,13 +14,15 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from hashlib import sha256
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import Field
 
 from streams.avro_types import AvroType
 from streams.transforms.base import BatchContext, Transform, wrong_type
+from streams.transforms.rule import BuildContext, RuleBase
 
 TOKEN_PREFIX = "tok"  # noqa: S105 -- a format prefix, not a secret
 
@@ -73,3 +75,17 @@ class Tokenize(Transform):
 
     def apply(self, values: Sequence[Any], ctx: BatchContext) -> list[Any]:
         return [self.token(v) for v in values]
+
+
+class TokenizeRule(RuleBase):
+    transform: Literal["tokenize"]
+    scope: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
+    key: str | None = Field(None, description="Key id; defaults to the active tokenization key.")
+    normalize: Literal["none", "lower"] = "none"
+
+    def build(self, ctx: BuildContext) -> Transform:
+        key_id, material = ctx.keyring.get(self.key)
+        return Tokenize(material, key_id, self.scope, self.normalize)
+
+    def key_refs(self) -> tuple[str | None, ...]:
+        return (self.key,)

@@ -1,0 +1,19 @@
+"""Every transform rule the policy format accepts. Adding a transform: a module with the transform and its
+rule model, then one entry in ``FieldRule`` below."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from streams.transforms.drop import DropRule
+from streams.transforms.generalize import GeneralizeRule
+from streams.transforms.keep import KeepRule
+from streams.transforms.mask import MaskRule
+from streams.transforms.tokenize import TokenizeRule
+
+FieldRule = Annotated[
+    KeepRule | DropRule | TokenizeRule | MaskRule | GeneralizeRule,
+    Field(discriminator="transform"),
+]

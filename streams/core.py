@@ -33,7 +33,16 @@ class EventOut:
     uncovered: tuple[str, ...]
 
 
-def _apply_plan(plan: Sequence[FieldPlan], rows: Sequence[Row], out: list[dict[str, Any]]) -> None:
+def subject_key(key: Row | None) -> bytes:
+    """Canonical bytes of a record key: the data subject per-subject transforms key on."""
+    if key is None:
+        return b""
+    return repr(sorted(key.items())).encode()
+
+
+def _apply_plan(
+    plan: Sequence[FieldPlan], rows: Sequence[Row], out: list[dict[str, Any]], subjects: Sequence[bytes] = ()
+) -> None:
     for field_plan in plan:
         name = field_plan.name
         positions: list[int] = []
@@ -50,7 +59,8 @@ def _apply_plan(plan: Sequence[FieldPlan], rows: Sequence[Row], out: list[dict[s
         if not values:
             continue
         try:
-            results = field_plan.transform.apply(values, BatchContext())
+            ctx = BatchContext(tuple(subjects[i] for i in positions) if subjects else ())
+            results = field_plan.transform.apply(values, ctx)
         except AnonymizationError as exc:
             exc.field = exc.field or name
             raise
@@ -72,9 +82,10 @@ def _anonymize(
     if keys:
         if key_plan is None:
             raise AnonymizationError(ReasonCode.UNSUPPORTED_ENVELOPE, "event has a key but no key schema")
-        _apply_plan(key_plan.record.plan, keys, key_out)
+        _apply_plan(key_plan.record.plan, keys, key_out, [subject_key(k) for k in keys])
 
     rows: list[Row] = []
+    subjects: list[bytes] = []
     owners: list[tuple[int, str]] = []
     for i, event in enumerate(events):
         if event.value is None:
@@ -83,11 +94,12 @@ def _anonymize(
             row = event.value.get(image)
             if row is not None:
                 rows.append(row)
+                subjects.append(subject_key(event.key))
                 owners.append((i, image))
     rows_out: list[dict[str, Any]] = [{} for _ in rows]
     if rows:
         assert envelope is not None  # callers pass the envelope plan whenever a value is present
-        _apply_plan(envelope.row.plan, rows, rows_out)
+        _apply_plan(envelope.row.plan, rows, rows_out, subjects)
     images: dict[tuple[int, str], dict[str, Any]] = dict(zip(owners, rows_out, strict=True))
 
     results: list[EventOut] = []

@@ -5,8 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from streams.settings import Settings
 
 MIN_KEY_BYTES = 32
 
@@ -30,13 +34,30 @@ def parse_key(secret: SecretStr, what: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class KeyRing:
-    """Named keys; ``active`` is the id used when a rule names none."""
+    """Named keys. ``active`` is the default tokenization key id; ``defaults`` maps other purposes
+    (``encrypt``, ...) to their default key ids. Keys never appear in reprs or messages."""
 
     keys: dict[str, bytes] = field(repr=False)
     active: str
+    defaults: dict[str, str] = field(default_factory=dict)
 
-    def get(self, key_id: str | None) -> tuple[str, bytes]:
-        chosen = key_id or self.active
+    def get(self, key_id: str | None, purpose: str = "tokenize") -> tuple[str, bytes]:
+        chosen = key_id or (self.active if purpose == "tokenize" else self.defaults.get(purpose, ""))
+        if not chosen:
+            raise KeyError(f"no default key configured for {purpose}")
         if chosen not in self.keys:
             raise KeyError(f"unknown key id {chosen!r}")
         return chosen, self.keys[chosen]
+
+    def has(self, key_id: str) -> bool:
+        return key_id in self.keys
+
+
+def keyring_from_settings(settings: Settings) -> KeyRing:
+    """Tokenization key (required) and, when configured, the encryption key."""
+    keys = {settings.tokenization_key_id: parse_key(settings.tokenization_key, "CRM_ANON_TOKENIZATION_KEY")}
+    defaults: dict[str, str] = {}
+    if settings.encryption_key.get_secret_value():
+        keys[settings.encryption_key_id] = parse_key(settings.encryption_key, "CRM_ANON_ENCRYPTION_KEY")
+        defaults["encrypt"] = settings.encryption_key_id
+    return KeyRing(keys, settings.tokenization_key_id, defaults)

@@ -12,7 +12,7 @@ import structlog
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from streams.deadletter import DeadLetterSealer
-from streams.keys import KeyRing, parse_key
+from streams.keys import keyring_from_settings, parse_key
 from streams.policy.loader import LoadedPolicy, load_policy
 from streams.processor.pipeline import Pipeline, RawRecord, Sink
 from streams.processor.sink import KafkaSink
@@ -23,10 +23,7 @@ log = structlog.get_logger(__name__)
 
 
 def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipeline:
-    keyring = KeyRing(
-        {settings.tokenization_key_id: parse_key(settings.tokenization_key, "CRM_ANON_TOKENIZATION_KEY")},
-        settings.tokenization_key_id,
-    )
+    keyring = keyring_from_settings(settings)
     sealer = DeadLetterSealer(
         parse_key(settings.dead_letter_key, "CRM_ANON_DEAD_LETTER_KEY"), settings.dead_letter_key_id
     )

@@ -19,7 +19,11 @@ from streams.errors import AnonymizationError, PolicyError, ReasonCode
 
 @dataclass(frozen=True, slots=True)
 class BatchContext:
-    """Per-value context aligned with the values of one ``apply`` call."""
+    """Per-value context aligned with the values of one ``apply`` call.
+
+    ``subject_keys[i]`` identifies the data subject (the source record's key, canonical bytes) of
+    ``values[i]``: per-subject transforms (date_shift) and DP release caching use it. Empty when unknown.
+    """
 
     subject_keys: Sequence[bytes] = field(default_factory=tuple)
 
@@ -30,6 +34,9 @@ class Transform(ABC):
     name: ClassVar[str]
     #: The Avro base types this transform accepts (after removing ``null`` from a union).
     accepts: ClassVar[frozenset[str]]
+    #: Differential privacy: the epsilon (and delta) one release of one value spends; None when not DP.
+    epsilon: float | None = None
+    delta: float | None = None
 
     def check_type(self, input_type: AvroType, path: str) -> None:
         if base_name(input_type) not in self.accepts:

@@ -7,16 +7,13 @@ events are retried one by one and only the failing ones come back as errors.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from streams.envelope.debezium import CompiledEnvelope, CompiledKey
 from streams.errors import AnonymizationError, ReasonCode
-from streams.policy.compiler import FieldPlan
-from streams.transforms.base import BatchContext
-
-Row = Mapping[str, Any]
+from streams.policy.plan import Row, apply_plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,40 +37,6 @@ def subject_key(key: Row | None) -> bytes:
     return repr(sorted(key.items())).encode()
 
 
-def _apply_plan(
-    plan: Sequence[FieldPlan], rows: Sequence[Row], out: list[dict[str, Any]], subjects: Sequence[bytes] = ()
-) -> None:
-    for field_plan in plan:
-        name = field_plan.name
-        positions: list[int] = []
-        values: list[Any] = []
-        for i, row in enumerate(rows):
-            value = row.get(name)
-            if value is None:
-                if not field_plan.nullable:
-                    raise AnonymizationError(ReasonCode.WRONG_TYPE, "required field is null", field=name)
-                out[i][name] = None
-            else:
-                positions.append(i)
-                values.append(value)
-        if not values:
-            continue
-        try:
-            ctx = BatchContext(tuple(subjects[i] for i in positions) if subjects else ())
-            results = field_plan.transform.apply(values, ctx)
-        except AnonymizationError as exc:
-            exc.field = exc.field or name
-            raise
-        except Exception as exc:  # a transform bug must not leak the value through its message
-            raise AnonymizationError(
-                ReasonCode.TRANSFORM_FAILED,
-                f"{field_plan.transform.name} raised {type(exc).__name__}",
-                field=name,
-            ) from None
-        for i, result in zip(positions, results, strict=True):
-            out[i][name] = result
-
-
 def _anonymize(
     key_plan: CompiledKey | None, envelope: CompiledEnvelope | None, events: Sequence[EventIn]
 ) -> list[EventOut]:
@@ -82,7 +45,7 @@ def _anonymize(
     if keys:
         if key_plan is None:
             raise AnonymizationError(ReasonCode.UNSUPPORTED_ENVELOPE, "event has a key but no key schema")
-        _apply_plan(key_plan.record.plan, keys, key_out, [subject_key(k) for k in keys])
+        apply_plan(key_plan.record.plan, keys, key_out, [subject_key(k) for k in keys])
 
     rows: list[Row] = []
     subjects: list[bytes] = []
@@ -99,7 +62,7 @@ def _anonymize(
     rows_out: list[dict[str, Any]] = [{} for _ in rows]
     if rows:
         assert envelope is not None  # callers pass the envelope plan whenever a value is present
-        _apply_plan(envelope.row.plan, rows, rows_out, subjects)
+        apply_plan(envelope.row.plan, rows, rows_out, subjects)
     images: dict[tuple[int, str], dict[str, Any]] = dict(zip(owners, rows_out, strict=True))
 
     results: list[EventOut] = []

@@ -239,10 +239,14 @@ class CrmCdcGenerator:
 
     def events(self, total: int, snapshot_fraction: float = 0.2) -> Iterator[CdcEvent]:
         """Exactly ``total`` events: a snapshot of about ``snapshot_fraction`` of them, then changes."""
-        snap = max(2, int(total * snapshot_fraction))
+        if total <= 0:
+            return
+        snap = max(min(total, 2), int(total * snapshot_fraction))
         accounts = max(1, snap // 5)
         produced = 0
         for event in self.snapshot(snap - accounts, accounts):
+            if produced >= total:
+                return
             yield event
             produced += 1
         while produced < total:

@@ -24,7 +24,8 @@ def _location(policy_data: object, loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int) and isinstance(policy_data, dict):
         sources = policy_data.get("sources") or []
-        name = sources[loc[1]].get("name", f"#{loc[1]}") if loc[1] < len(sources) else f"#{loc[1]}"
+        entry = sources[loc[1]] if isinstance(sources, list) and loc[1] < len(sources) else None
+        name = entry.get("name", f"#{loc[1]}") if isinstance(entry, dict) else f"#{loc[1]}"
         parts.append(f"source {name!r}")
         rest = loc[2:]
         if len(rest) >= 2 and rest[0] in ("fields", "key"):

@@ -69,9 +69,14 @@ class Policy(BaseModel):
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Policy:
-        topics = [s.topic for s in self.sources]
-        if len(set(topics)) != len(topics):
-            raise ValueError("each source topic may appear only once")
+        seen: dict[str, str] = {}
+        for source in self.sources:
+            if source.topic in seen:
+                raise ValueError(
+                    f"topic {source.topic!r} appears in sources {seen[source.topic]!r} and {source.name!r};"
+                    " each source topic may appear only once"
+                )
+            seen[source.topic] = source.name
         return self
 
     def source_for_topic(self, topic: str) -> SourcePolicy | None:

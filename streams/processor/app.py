@@ -76,7 +76,7 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
                     timestamp_ms=int(e.message.timestamp * 1000) if e.message.timestamp else None,
                     key=e.message.key,
                     value=e.message.value,
-                    headers=[(k, bytes(v)) for k, v in (e.message.headers or [])],
+                    headers=[(k, bytes(v or b"")) for k, v in (e.message.headers or [])],
                 )
                 for e in events
             ]

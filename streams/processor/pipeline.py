@@ -160,6 +160,8 @@ class Pipeline:
             except PolicyError as exc:
                 plan = AnonymizationError(ReasonCode.POLICY_SCHEMA_MISMATCH, f"key schema {schema_id}: {exc}")
             except AnonymizationError as exc:
+                if exc.code == ReasonCode.REGISTRY_UNAVAILABLE:
+                    raise  # transient: not a property of the schema, so not cached
                 plan = exc
             self._key_plans[cache_key] = plan
             if isinstance(plan, AnonymizationError):
@@ -193,6 +195,8 @@ class Pipeline:
             except PolicyError as exc:
                 plan = AnonymizationError(ReasonCode.POLICY_SCHEMA_MISMATCH, f"value schema {schema_id}: {exc}")
             except AnonymizationError as exc:
+                if exc.code == ReasonCode.REGISTRY_UNAVAILABLE:
+                    raise  # transient: not a property of the schema, so not cached
                 plan = exc
             self._value_plans[cache_key] = plan
             if isinstance(plan, AnonymizationError):

@@ -37,6 +37,8 @@ class Transform(ABC):
     #: Differential privacy: the epsilon (and delta) one release of one value spends; None when not DP.
     epsilon: float | None = None
     delta: float | None = None
+    #: The output field is nullable even when the input field is not (``nullify`` always emits null).
+    forces_nullable: ClassVar[bool] = False
 
     def check_type(self, input_type: AvroType, path: str) -> None:
         if base_name(input_type) not in self.accepts:

@@ -83,7 +83,7 @@ class Mask(Transform):
                 out.append(ch)
         return "".join(out)
 
-    def mask(self, value: object) -> str:
+    def _mask(self, value: object) -> str:
         if not isinstance(value, str):
             raise wrong_type("mask", value, "string")
         style = self.style
@@ -99,6 +99,13 @@ class Mask(Transform):
         if style == "phone" and sum(ch.isdigit() for ch in value) > (self.keep_last or 2) + 3:
             return self._phone(value)
         return self._plain(value, self.keep_first, self.keep_last)
+
+    def mask(self, value: object) -> str:
+        result = self._mask(value)
+        if result == value:
+            # Only when the input already looked masked (it contains the mask characters): still change it.
+            return self.char * (len(result) + 1)
+        return result
 
     def apply(self, values: Sequence[Any], ctx: BatchContext) -> list[Any]:
         return [self.mask(v) for v in values]

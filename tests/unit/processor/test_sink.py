@@ -1,0 +1,52 @@
+"""KafkaSink without a broker: delivery failures must fail the drain, and say so without payload bytes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+
+import pytest
+from confluent_kafka import KafkaError
+
+from streams.processor.sink import DeliveryError, KafkaSink
+
+UNREACHABLE = "127.0.0.1:9"  # discard port: nothing listens, no broker is contacted
+
+
+@pytest.fixture
+def make_sink() -> Iterator[Callable[[], KafkaSink]]:
+    sinks: list[KafkaSink] = []
+
+    def make() -> KafkaSink:
+        sink = KafkaSink(UNREACHABLE, drain_timeout_s=0.3)
+        sinks.append(sink)
+        return sink
+
+    yield make
+    for sink in sinks:  # drop what could never be delivered, so nothing lingers after the test
+        sink._producer.purge()
+        sink._producer.flush(0)
+
+
+def test_undelivered_records_fail_the_drain(make_sink: Callable[[], KafkaSink]) -> None:
+    sink = make_sink()
+    sink.send("anon.t", b"k", b"CANARY-PAYLOAD-7f3a", [("h", b"v")])
+    with pytest.raises(DeliveryError) as info:
+        asyncio.run(sink.drain())
+    assert "1 records not delivered" in str(info.value)
+    assert "CANARY" not in str(info.value)
+
+
+def test_delivery_errors_are_reported_once_by_name(make_sink: Callable[[], KafkaSink]) -> None:
+    sink = make_sink()
+    sink._on_delivery(KafkaError(KafkaError._MSG_TIMED_OUT), None)  # type: ignore[arg-type]
+    sink._on_delivery(KafkaError(KafkaError._MSG_TIMED_OUT), None)  # type: ignore[arg-type]
+    with pytest.raises(DeliveryError) as info:
+        asyncio.run(sink.drain())
+    assert "2 deliveries failed" in str(info.value)
+    assert "_MSG_TIMED_OUT" in str(info.value)
+    asyncio.run(sink.drain())  # reported once; nothing pending afterwards
+
+
+def test_drain_with_nothing_sent_returns(make_sink: Callable[[], KafkaSink]) -> None:
+    asyncio.run(make_sink().drain())

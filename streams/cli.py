@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from streams.settings import get_settings
+from streams.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from streams.policy.loader import LoadedPolicy
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +38,7 @@ def worker(policy_path: Path | None) -> None:
         settings = settings.model_copy(update={"policy_file": policy_path})
     app_logging.configure(settings.log_level, settings.log_format)
     loaded = load_policy(settings.policy_file)
+    _preflight(settings, loaded)
     outputs = [s.output_topic for s in loaded.policy.sources]
     ensure_topics(
         settings.kafka_bootstrap,
@@ -48,6 +53,25 @@ def worker(policy_path: Path | None) -> None:
 
     app = create_app(settings, loaded)
     faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+
+
+def _preflight(settings: Settings, loaded: LoadedPolicy) -> None:
+    """Lint the policy against the live registry; refuse to start on findings that would break publishing."""
+    import structlog
+
+    from streams.keys import keyring_from_settings
+    from streams.policy.lint import BLOCKING_AT_START, RegistrySchemas, lint_policy
+
+    log = structlog.get_logger("streams.preflight")
+    report = lint_policy(loaded, RegistrySchemas(settings.registry_url), keyring_from_settings(settings))
+    for finding in report.findings:
+        log.warning(
+            "policy_finding", code=finding.code, source=finding.source, path=finding.path, detail=finding.message
+        )
+    blocking = [f for f in report.findings if f.code in BLOCKING_AT_START]
+    if blocking:
+        log.error("refusing_to_start", reason="policy does not fit the registered schemas", findings=len(blocking))
+        sys.exit(2)
 
 
 @main.command()
@@ -94,6 +118,97 @@ def services_status() -> None:
 
     status = local.status(get_settings())
     click.echo(json.dumps(status))
+
+
+@main.group()
+def policy() -> None:
+    """Policy files: lint them in CI, start one from a schema."""
+
+
+@policy.command("lint")
+@click.argument("policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--schemas",
+    "schema_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of .avsc files named by subject (<topic>-value.avsc, <topic>-key.avsc, ...).",
+)
+@click.option("--registry", "registry_url", help="Read the latest schemas of the subjects from this registry.")
+@click.option(
+    "--key-id",
+    "key_ids",
+    multiple=True,
+    help="Configured key ids (default: CRM_ANON_TOKENIZATION_KEY_ID and CRM_ANON_ENCRYPTION_KEY_ID).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def policy_lint(
+    policy_path: Path, schema_dir: Path | None, registry_url: str | None, key_ids: tuple[str, ...], as_json: bool
+) -> None:
+    """Check POLICY_PATH against schemas; exit 1 on any error."""
+    from streams.errors import PolicyError
+    from streams.policy.lint import (
+        DirectorySchemas,
+        RegistrySchemas,
+        SchemaSource,
+        lint_keyring,
+        lint_policy,
+        render_text,
+    )
+    from streams.policy.loader import load_policy
+
+    if (schema_dir is None) == (registry_url is None):
+        raise click.UsageError("give exactly one of --schemas DIR or --registry URL")
+    settings = get_settings()
+    try:
+        loaded = load_policy(policy_path)
+    except PolicyError as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "findings": [{"level": "error", "message": str(exc)}]}))
+        else:
+            click.echo(f"ERROR: {exc}", err=True)
+        sys.exit(1)
+    schemas: SchemaSource = DirectorySchemas(schema_dir) if schema_dir else RegistrySchemas(str(registry_url))
+    ids = key_ids or (settings.tokenization_key_id, settings.encryption_key_id)
+    report = lint_policy(loaded, schemas, lint_keyring(ids, settings.encryption_key_id))
+    click.echo(report.to_json() if as_json else render_text(report))
+    sys.exit(0 if report.ok else 1)
+
+
+@policy.command("init")
+@click.option("--subject", help="Registry subject of the input value schema (<topic>-value).")
+@click.option(
+    "--schema",
+    "schema_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Local .avsc file of the input value schema.",
+)
+@click.option("--topic", help="Source topic (default: the subject without -value, or the file name).")
+@click.option("--registry", "registry_url", help="Registry URL (default: CRM_ANON_REGISTRY_URL).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
+def policy_init(
+    subject: str | None, schema_file: Path | None, topic: str | None, registry_url: str | None, output: Path | None
+) -> None:
+    """Write a starter policy from a schema, with a reason beside every guess."""
+    from streams.policy.lint import RegistrySchemas
+    from streams.policy.starter import starter_policy
+
+    if (subject is None) == (schema_file is None):
+        raise click.UsageError("give exactly one of --subject S or --schema FILE")
+    if schema_file is not None:
+        schema = json.loads(schema_file.read_text())
+        topic = topic or schema_file.name.removesuffix(".avsc").removesuffix("-value")
+    else:
+        assert subject is not None
+        schema = RegistrySchemas(registry_url or get_settings().registry_url).get(subject)
+        if schema is None:
+            raise click.ClickException(f"subject {subject} not found")
+        topic = topic or subject.removesuffix("-value")
+    text = starter_policy(schema, topic)
+    if output:
+        output.write_text(text)
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
 
 
 @main.command()

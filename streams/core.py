@@ -28,6 +28,7 @@ class EventOut:
     value: dict[str, Any] | None
     actions: tuple[tuple[str, str], ...]  # (field path, action) applied to this event; names only
     uncovered: tuple[str, ...]
+    epsilon: tuple[tuple[str, float], ...] = ()  # DP fields released: epsilon per value
 
 
 def subject_key(key: Row | None) -> bytes:
@@ -83,7 +84,7 @@ def _anonymize(
             value["source"] = {name: source.get(name) for name in envelope.source_fields}
         for name in envelope.passthrough:
             value[name] = event.value.get(name)
-        results.append(EventOut(key, value, key_actions + envelope.actions, envelope.uncovered))
+        results.append(EventOut(key, value, key_actions + envelope.actions, envelope.uncovered, envelope.epsilon))
     return results
 
 

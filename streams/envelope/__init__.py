@@ -1,1 +1,17 @@
 """CDC envelopes: what surrounds the row images, per connector family."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.envelope.debezium import CompiledEnvelope, CompiledKey, compile_envelope, compile_key
+from streams.keys import KeyRing
+from streams.policy.model import SourcePolicy
+
+
+def compile_source_key(source: SourcePolicy, key_schema: Any, keyring: KeyRing) -> CompiledKey:
+    return compile_key(source, key_schema, keyring)
+
+
+def compile_source_value(source: SourcePolicy, value_schema: Any, keyring: KeyRing) -> CompiledEnvelope:
+    return compile_envelope(source, value_schema, keyring)

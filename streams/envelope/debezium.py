@@ -73,6 +73,14 @@ class CompiledEnvelope:
     actions: tuple[tuple[str, str], ...]
     uncovered: tuple[str, ...]
 
+    @property
+    def output_types(self) -> tuple[tuple[str, str, str], ...]:
+        return self.row.output_types
+
+    @property
+    def epsilon(self) -> tuple[tuple[str, float], ...]:
+        return self.row.epsilon
+
 
 def compile_key(source: SourcePolicy, key_schema: AvroType, keyring: KeyRing) -> CompiledKey:
     expanded = expand(key_schema)

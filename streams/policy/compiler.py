@@ -77,6 +77,7 @@ def _compile_type(
             raise PolicyError(f"field {shown!r}: {exc.args[0]}") from None
         if transform is None:
             acc.actions.append((shown, DROP))
+            acc.types.append((shown, _label(avro_type), "-"))
             return None
         if isinstance(inner, list):
             raise PolicyError(f"field {shown!r}: unions of several non-null types are not supported")
@@ -108,6 +109,7 @@ def _compile_type(
         acc.types.append((shown, _label(avro_type), _label(avro_type)))
         return Keep(), inner
     acc.actions.append((shown, DROP))
+    acc.types.append((shown, _label(avro_type), "-"))
     return None
 
 

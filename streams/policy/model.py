@@ -45,7 +45,9 @@ class SourcePolicy(BaseModel):
     output_topic: str
     key: dict[str, FieldRule] = Field(default_factory=dict)
     fields: dict[str, FieldRule]
-    default: Literal["drop"] = "drop"
+    default: Literal["drop", "keep"] = Field(
+        "drop", description="What happens to fields no rule names: drop (fail closed) or keep (linter warns)."
+    )
 
     @field_validator("key", "fields", mode="before")
     @classmethod

@@ -141,7 +141,7 @@ class Pipeline:
     # -- plans (compiled once per source and writer schema) -------------------------------------------
     async def _register_out(self, subject: str, schema: Any) -> int:
         try:
-            return await self._schemas.register(subject, schema)
+            return await self._schemas.register(subject, schema, new_subject_compatibility="BACKWARD")
         except SchemaRegistryError as exc:
             raise AnonymizationError(
                 ReasonCode.OUTPUT_SCHEMA_REJECTED,
@@ -303,8 +303,9 @@ class Pipeline:
                 ),
                 actions=outcome.actions,
                 uncovered=outcome.uncovered,
+                epsilon_spent=dict(outcome.epsilon),
             )
-            tail_key = (outcome.actions, outcome.uncovered)
+            tail_key = (outcome.actions, outcome.uncovered, outcome.epsilon)
             self._send_audit(item.record, audit, stats, tail_key)
         await self._sink.drain()
         return stats

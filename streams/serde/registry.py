@@ -81,12 +81,23 @@ class SchemaCache:
         self._by_id[schema_id] = writer
         return writer
 
-    async def register(self, subject: str, schema: Any) -> int:
-        """Register (or look up) ``schema`` under ``subject``; the registry checks compatibility."""
+    async def register(self, subject: str, schema: Any, *, new_subject_compatibility: str | None = None) -> int:
+        """Register (or look up) ``schema`` under ``subject``; the registry checks compatibility.
+
+        ``new_subject_compatibility`` is set on a subject that does not exist yet (before its first
+        version), so the registry itself refuses incompatible changes later; existing settings are kept.
+        """
         text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
         cache_key = (subject, text)
         if cache_key in self._registered:
             return self._registered[cache_key]
+        if new_subject_compatibility and not any(s == subject for s, _ in self._registered):
+            try:
+                await self._call("get_versions", self._client.get_versions, subject)
+            except SchemaRegistryError:
+                await self._call(
+                    "set_compatibility", self._client.set_compatibility, subject, new_subject_compatibility
+                )
         schema_id: int = await self._call(
             "register_schema", self._client.register_schema, subject, Schema(text, "AVRO")
         )

@@ -7,13 +7,29 @@ from typing import Annotated
 
 from pydantic import Field
 
+from streams.transforms.date_shift import DateShiftRule
 from streams.transforms.drop import DropRule
+from streams.transforms.encrypt import EncryptRule
 from streams.transforms.generalize import GeneralizeRule
 from streams.transforms.keep import KeepRule
 from streams.transforms.mask import MaskRule
+from streams.transforms.nullify import NullifyRule
+from streams.transforms.redact import RedactRule
+from streams.transforms.replace import ReplaceRule
 from streams.transforms.tokenize import TokenizeRule
+from streams.transforms.truncate import TruncateRule
 
 FieldRule = Annotated[
-    KeepRule | DropRule | TokenizeRule | MaskRule | GeneralizeRule,
+    KeepRule
+    | DropRule
+    | TokenizeRule
+    | MaskRule
+    | GeneralizeRule
+    | NullifyRule
+    | ReplaceRule
+    | RedactRule
+    | TruncateRule
+    | EncryptRule
+    | DateShiftRule,
     Field(discriminator="transform"),
 ]

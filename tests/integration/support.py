@@ -141,7 +141,7 @@ class Deployment:
 
 
 def write_policy(path: Path, source_topic: str, output_topic: str) -> None:
-    base = yaml.safe_load((REPO_ROOT / "policies" / "crm.yaml").read_text())
+    base = yaml.safe_load((REPO_ROOT / "tests" / "policies" / "crm-fail-closed.yaml").read_text())
     contacts = next(s for s in base["sources"] if s["name"] == "contacts")
     contacts.update(topic=source_topic, output_topic=output_topic)
     base["sources"] = [contacts]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-POLICY_FILE = REPO_ROOT / "policies" / "crm.yaml"
+POLICY_FILE = REPO_ROOT / "tests" / "policies" / "crm-fail-closed.yaml"
 DEBEZIUM_SCHEMAS = REPO_ROOT / "schemas" / "debezium"
 CONTACTS_TOPIC = "crm.public.contacts"
 ACCOUNTS_TOPIC = "crmdb.crm.accounts"

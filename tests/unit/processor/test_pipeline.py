@@ -435,6 +435,12 @@ class OutageRegistry:
     def get_schema(self, schema_id: int) -> Schema:
         return self.inner.get_schema(schema_id)
 
+    def get_versions(self, subject: str) -> list[int]:
+        return self.inner.get_versions(subject)
+
+    def set_compatibility(self, subject_name: str, level: str) -> object:
+        return self.inner.set_compatibility(subject_name, level)
+
     def register_schema(self, subject: str, schema: Schema) -> int:
         if self.down and subject.startswith("anon."):
             raise SchemaRegistryError(503, 50301, "registry unavailable")

@@ -1,0 +1,204 @@
+"""``crm-anonymizer policy lint``: check a policy against the schemas it will meet, for CI/CD.
+
+Errors (exit non-zero): a field the policy does not cover (it would be dropped: say so explicitly with
+``drop``), a transform that does not fit the field's type, a DP rule without bounds or epsilon (refused when
+the file is validated), a key reference to a key id that is not configured, a derived output schema that is
+not backward compatible with the output subject already registered, a source whose input schema is missing.
+Warnings: ``default: keep`` (uncovered fields would pass through unchanged), a missing key schema.
+
+Schemas come from a directory of ``.avsc`` files named by subject (``<topic>-value.avsc``,
+``<topic>-key.avsc``, and for the compatibility check ``<output_topic>-value.avsc``) or from a registry.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from streams.errors import PolicyError
+from streams.keys import KeyRing
+from streams.policy.loader import LoadedPolicy
+from streams.policy.model import SourcePolicy
+from streams.schema_compat import backward_problems
+
+
+class SchemaSource(Protocol):
+    def get(self, subject: str) -> Any | None:
+        """The (latest) schema registered under ``subject`` as JSON, or None."""
+
+
+class DirectorySchemas:
+    def __init__(self, root: Path) -> None:
+        self._files = {p.name.removesuffix(".avsc"): p for p in root.rglob("*.avsc")}
+
+    def get(self, subject: str) -> Any | None:
+        path = self._files.get(subject)
+        return json.loads(path.read_text()) if path else None
+
+
+class RegistrySchemas:
+    def __init__(self, url: str) -> None:
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
+        self._client = SchemaRegistryClient({"url": url})
+
+    def get(self, subject: str) -> Any | None:
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+        try:
+            registered = self._client.get_latest_version(subject)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                return None
+            raise
+        return json.loads(registered.schema.schema_str or "null")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    level: str  # "error" | "warning"
+    code: str  # uncovered | policy_schema | incompatible_output | missing_schema | default_keep | missing_key_schema
+    source: str
+    path: str
+    message: str
+
+
+#: Findings that make the worker refuse to start: it could not publish correctly with them.
+BLOCKING_AT_START = frozenset({"policy_schema", "incompatible_output"})
+
+
+@dataclass(slots=True)
+class SourceReport:
+    name: str
+    topic: str
+    output_topic: str
+    rows: list[dict[str, str]] = field(default_factory=list)  # field, type, transform, output type
+
+
+@dataclass(slots=True)
+class LintReport:
+    policy_id: str
+    policy_hash: str
+    findings: list[Finding] = field(default_factory=list)
+    sources: list[SourceReport] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "ok": self.ok,
+                "policy_id": self.policy_id,
+                "policy_hash": self.policy_hash,
+                "findings": [asdict(f) for f in self.findings],
+                "sources": [asdict(s) for s in self.sources],
+            },
+            indent=2,
+        )
+
+
+def lint_keyring(key_ids: Iterable[str], encryption_key_id: str | None) -> KeyRing:
+    """A keyring with throwaway material under the configured ids: lint checks references, not secrets."""
+    ids = list(dict.fromkeys(key_ids))
+    keys = {key_id: secrets.token_bytes(64) for key_id in ids}
+    defaults = {"encrypt": encryption_key_id} if encryption_key_id in keys else {}
+    return KeyRing(keys, ids[0], defaults)
+
+
+def _lint_source(source: SourcePolicy, schemas: SchemaSource, keyring: KeyRing, report: LintReport) -> None:
+    from streams.envelope import compile_source_key, compile_source_value
+
+    def add(level: str, code: str, path: str, message: str) -> None:
+        report.findings.append(Finding(level, code, source.name, path, message))
+
+    source_report = SourceReport(source.name, source.topic, source.output_topic)
+    report.sources.append(source_report)
+    if source.default == "keep":
+        add("warning", "default_keep", "", "default: keep passes every uncovered field through unchanged")
+    value_schema = schemas.get(f"{source.topic}-value")
+    if value_schema is None:
+        add("error", "missing_schema", "", f"no input schema for subject {source.topic}-value")
+        return
+    key_schema = schemas.get(f"{source.topic}-key")
+    if key_schema is None:
+        add(
+            "warning",
+            "missing_key_schema",
+            "",
+            f"no key schema for subject {source.topic}-key (key handling not checked)",
+        )
+    try:
+        compiled = compile_source_value(source, value_schema, keyring)
+    except PolicyError as exc:
+        add("error", "policy_schema", "", str(exc))
+        return
+    if key_schema is not None:
+        try:
+            key = compile_source_key(source, key_schema, keyring)
+            for path, in_type, out_type in key.record.output_types:
+                source_report.rows.append(
+                    {"field": path, "type": in_type, "transform": dict(key.record.actions)[path], "output": out_type}
+                )
+        except PolicyError as exc:
+            add("error", "policy_schema", "key", str(exc))
+    types = {path: (in_type, out_type) for path, in_type, out_type in compiled.output_types}
+    for path, action in compiled.actions:
+        in_type, out_type = types.get(path, ("", "-"))
+        source_report.rows.append({"field": path, "type": in_type, "transform": action, "output": out_type})
+    for path in compiled.uncovered:
+        if source.default == "keep":
+            add("warning", "uncovered", path, "not covered by the policy: passed through unchanged (default: keep)")
+        else:
+            add("error", "uncovered", path, "not covered by the policy: it would be dropped; name it (drop, keep, ...)")
+    registered = schemas.get(f"{source.output_topic}-value")
+    if registered is not None:
+        for problem in backward_problems(compiled.output_schema, registered):
+            add(
+                "error",
+                "incompatible_output",
+                problem.split(":", 1)[0],
+                f"derived output schema is not backward compatible with {source.output_topic}-value: {problem}",
+            )
+
+
+def lint_policy(loaded: LoadedPolicy, schemas: SchemaSource, keyring: KeyRing) -> LintReport:
+    report = LintReport(loaded.policy.id, loaded.content_hash)
+    for source in loaded.policy.sources:
+        _lint_source(source, schemas, keyring, report)
+    return report
+
+
+def render_text(report: LintReport) -> str:
+    lines = [f"policy {report.policy_id} (sha256 {report.policy_hash[:16]})"]
+    for source in report.sources:
+        lines.append(f"\nsource {source.name}: {source.topic} -> {source.output_topic}")
+        if source.rows:
+            widths = [
+                max(len(h), *(len(r[k]) for r in source.rows))
+                for h, k in (("field", "field"), ("type", "type"), ("transform", "transform"), ("output", "output"))
+            ]
+            header = ("field", "type", "transform", "output type")
+            lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+            for row in source.rows:
+                cells = (row["field"], row["type"], row["transform"], row["output"])
+                lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+    if report.findings:
+        lines.append("")
+    for finding in report.findings:
+        where = f"{finding.source}" + (f" {finding.path}" if finding.path else "")
+        lines.append(f"{finding.level.upper()}: {where}: {finding.message}")
+    lines.append(
+        f"\n{'OK' if report.ok else 'FAILED'}: {len(report.errors)} error(s), "
+        f"{len(report.findings) - len(report.errors)} warning(s)"
+    )
+    return "\n".join(lines)

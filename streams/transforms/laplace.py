@@ -1,0 +1,260 @@
+"""``laplace``: add Laplace noise to a bounded number, through OpenDP (pure epsilon-differential privacy).
+
+Parameters:
+
+- ``epsilon`` (required, > 0): privacy loss of one release of one value.
+- ``lower``, ``upper`` (required, ``lower < upper``): clamping bounds. Inputs are clamped into
+  ``[lower, upper]`` *before* noising; this is what bounds the sensitivity, so choose bounds that cover the
+  realistic range (values beyond them lose their excess). For ``int``/``long`` fields both must be integers
+  within the field type's range.
+- ``sensitivity`` (optional, > 0; default ``upper - lower``): how far one subject's value may move and stay
+  protected. The default is one value's whole clamped range, because here each released value *is* one
+  subject's data: the neighbouring database of differential privacy replaces the value by any other value in
+  range, which moves it by up to ``upper - lower``. A smaller sensitivity only hides changes of that size
+  (metric/"distance" privacy: a salary of 51 000 is indistinguishable from 50 000, not from 150 000); use it
+  deliberately. Must be an integer for ``int``/``long`` fields.
+- ``clamp_output`` (optional, default false): clamp the noisy value back into ``[lower, upper]``. Free in
+  privacy terms (post-processing) and keeps values in a plausible range, but biases values near the bounds
+  towards the middle (the noise that crossed a bound is cut off), so aggregates such as means are no longer
+  unbiased. Off by default: downstream analysts average the noisy values.
+- ``release_cache`` (optional, default 100 000): entries of the release cache (see ``dp_cache``); 0 keeps
+  only the within-batch consistency.
+
+Mechanism: noise with scale ``sensitivity / epsilon``. ``float``/``double`` fields get OpenDP's
+``make_laplace`` over a vector of non-NaN floats (L1 distance; a float-safe, discretized Laplace sampler);
+``int``/``long`` fields stay integers: ``make_laplace`` over an integer vector is the discrete Laplace
+(two-sided geometric) mechanism, saturating at the type's limits. The output type equals the input type.
+The measurement is built once per field when the policy is compiled, and each batch makes one vectorized
+OpenDP call per field. ``epsilon`` on the bound transform is OpenDP's own privacy map at ``d_in =
+sensitivity``, checked to equal the configured epsilon.
+
+Privacy meaning: local differential privacy per value: whatever else a reader knows, one release of a value
+changes the odds of any conclusion about it by at most a factor ``e^epsilon`` (for values within
+``sensitivity`` of each other). Repeated releases of the same (subject, value) pair are served from the
+release cache with the same noise (see ``dp_cache`` for its limits); releases of *different* values of a
+subject (each change of the field) each spend epsilon. NaN and infinite inputs are refused (WRONG_TYPE):
+OpenDP would not reject them at call time.
+
+Example::
+
+    annual_revenue: {transform: laplace, epsilon: 1.0, lower: 0, upper: 10000000}
+    employees:      {transform: laplace, epsilon: 0.5, lower: 1, upper: 5000, clamp_output: true}
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import opendp.prelude as dp
+from pydantic import Field, FiniteFloat, PositiveFloat, model_validator
+
+from streams.avro_types import AvroType, base_name, logical_name, type_label
+from streams.errors import PolicyError
+from streams.transforms.base import BatchContext, Transform, wrong_type
+from streams.transforms.dp_cache import DEFAULT_CAPACITY, ReleaseCache, consistent_release
+from streams.transforms.rule import BuildContext, RuleBase
+
+dp.enable_features("contrib")
+
+#: Avro integer types -> (OpenDP integer type, smallest value, largest value).
+INTEGER_TYPES: dict[str, tuple[str, int, int]] = {
+    "int": ("i32", -(2**31), 2**31 - 1),
+    "long": ("i64", -(2**63), 2**63 - 1),
+}
+FLOAT_TYPES = frozenset({"float", "double"})
+
+
+def fmt(number: float) -> str:
+    """A parameter as written in labels: integers without ``.0``, 12 significant digits."""
+    return f"{number:.12g}"
+
+
+def float_domain() -> Any:
+    return dp.vector_domain(dp.atom_domain(T=float, nan=False))
+
+
+def integer_domain(opendp_type: str) -> Any:
+    return dp.vector_domain(dp.atom_domain(T=opendp_type))
+
+
+class NumericNoise(Transform):
+    """Shared by ``laplace`` and ``gaussian``: clamping, type checks, per-type measurement, release cache.
+
+    The instance a rule builds is a template (no measurement); ``bind`` returns a copy with the measurement
+    for the field's type, built once. ``apply`` on the template is a programming error.
+    """
+
+    accepts = frozenset({"int", "long", "float", "double"})
+    #: The OpenDP metric family ("l1" or "l2") of the mechanism; the sensitivity is measured in it.
+    metric: str
+
+    def __init__(
+        self,
+        *,
+        lower: float,
+        upper: float,
+        sensitivity: float | None = None,
+        clamp_output: bool = False,
+        release_cache: int = DEFAULT_CAPACITY,
+    ) -> None:
+        if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
+            raise ValueError(f"{self.name} needs finite lower < upper")
+        if sensitivity is not None and not (math.isfinite(sensitivity) and sensitivity > 0):
+            raise ValueError(f"{self.name} needs a finite sensitivity > 0")
+        self.lower = float(lower)
+        self.upper = float(upper)
+        self.sensitivity = float(sensitivity) if sensitivity is not None else self.upper - self.lower
+        self.explicit_sensitivity = sensitivity is not None
+        self.clamp_output = clamp_output
+        self.release_cache = release_cache
+        self._cache = ReleaseCache(release_cache)
+        self._base: str | None = None
+        self._measurement: Any = None
+        self._integer = False
+        self._low: float | int = self.lower
+        self._high: float | int = self.upper
+
+    # -- policy time -------------------------------------------------------------------------------------
+
+    def _params_label(self) -> str:
+        extra = f",sensitivity={fmt(self.sensitivity)}" if self.explicit_sensitivity else ""
+        extra += ",clamp_output" if self.clamp_output else ""
+        return f"lower={fmt(self.lower)},upper={fmt(self.upper)}{extra}"
+
+    def _type_problem(self, base: str) -> str | None:
+        if base in FLOAT_TYPES:
+            return None
+        _, smallest, largest = INTEGER_TYPES[base]
+        if not (self.lower.is_integer() and self.upper.is_integer()):
+            return f"{self.name} on an {base} field needs integer lower and upper"
+        if not (smallest <= self.lower and self.upper <= largest):
+            return f"{self.name} bounds do not fit the {base} range"
+        if not self.sensitivity.is_integer():
+            return f"{self.name} on an {base} field needs an integer sensitivity"
+        return None
+
+    def output_type(self, input_type: AvroType, path: str) -> AvroType:
+        self.check_type(input_type, path)
+        if logical_name(input_type):
+            raise PolicyError(f"field {path!r}: {self.name} needs a plain number, got {type_label(input_type)}")
+        base = base_name(input_type)
+        problem = self._type_problem(base)
+        if problem:
+            raise PolicyError(f"field {path!r}: {problem}")
+        return base
+
+    def bind(self, input_type: AvroType) -> Transform:
+        base = base_name(input_type)
+        if base == self._base:
+            return self
+        if base not in self.accepts:
+            raise PolicyError(f"{self.name} does not fit type {type_label(input_type)}")
+        problem = self._type_problem(base)
+        if problem:
+            raise PolicyError(problem)
+        bound = copy.copy(self)
+        bound._cache = ReleaseCache(self.release_cache)
+        bound._base = base
+        bound._integer = base in INTEGER_TYPES
+        if bound._integer:
+            bound._low, bound._high = int(self.lower), int(self.upper)
+            opendp_type = INTEGER_TYPES[base][0]
+            domain, d_in = integer_domain(opendp_type), int(self.sensitivity)
+        else:
+            opendp_type, domain, d_in = "f64", float_domain(), self.sensitivity
+        try:
+            bound._measurement = bound._make_measurement(domain, opendp_type, d_in)
+        except dp.OpenDPException as exc:
+            raise PolicyError(f"{self.name}: OpenDP refused the parameters: {exc.message}") from None
+        return bound
+
+    @abstractmethod
+    def _make_measurement(self, domain: Any, opendp_type: str, d_in: float | int) -> Any:
+        """Build the OpenDP measurement; set ``self.epsilon`` (and ``self.delta``) from its privacy map."""
+
+    # -- run time ----------------------------------------------------------------------------------------
+
+    def _clamp(self, value: Any) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise wrong_type(self.name, value, "number")
+        if self._integer:
+            if not isinstance(value, int):
+                raise wrong_type(self.name, value, "integer")
+            return min(max(value, self._low), self._high)
+        number = float(value)
+        if not math.isfinite(number):
+            raise wrong_type(self.name, value, "finite number")  # never let NaN/inf reach OpenDP
+        return min(max(number, self._low), self._high)
+
+    def _draw(self, values: list[Any]) -> list[Any]:
+        noisy: list[Any] = self._measurement(values)  # one vectorized OpenDP call
+        if self.clamp_output:
+            low, high = self._low, self._high
+            return [min(max(x, low), high) for x in noisy]
+        return noisy
+
+    def apply(self, values: Sequence[Any], ctx: BatchContext) -> list[Any]:
+        if self._measurement is None:
+            raise RuntimeError(f"{self.name} must be bound to a field type before use")
+        clamped = [self._clamp(v) for v in values]  # validate the whole batch before any noise is drawn
+        return consistent_release(clamped, ctx.subject_keys, self._cache, self._draw)
+
+
+class Laplace(NumericNoise):
+    name = "laplace"
+    metric = "l1"
+
+    def __init__(
+        self,
+        epsilon: float,
+        lower: float,
+        upper: float,
+        sensitivity: float | None = None,
+        clamp_output: bool = False,
+        release_cache: int = DEFAULT_CAPACITY,
+    ) -> None:
+        if not (math.isfinite(epsilon) and epsilon > 0):
+            raise ValueError("laplace needs a finite epsilon > 0")
+        super().__init__(
+            lower=lower, upper=upper, sensitivity=sensitivity, clamp_output=clamp_output, release_cache=release_cache
+        )
+        self.configured_epsilon = float(epsilon)
+        self.epsilon = float(epsilon)
+        self.scale = self.sensitivity / self.configured_epsilon
+
+    @property
+    def label(self) -> str:
+        return f"laplace(epsilon={fmt(self.configured_epsilon)},{self._params_label()})"
+
+    def _make_measurement(self, domain: Any, opendp_type: str, d_in: float | int) -> Any:
+        measurement = dp.m.make_laplace(domain, dp.l1_distance(T=opendp_type), scale=self.scale)
+        spent = float(measurement.map(d_in))
+        if not math.isclose(spent, self.configured_epsilon, rel_tol=1e-9):
+            raise PolicyError(f"laplace: OpenDP's privacy map gives epsilon {spent}, not {self.configured_epsilon}")
+        self.epsilon = spent
+        return measurement
+
+
+class LaplaceRule(RuleBase):
+    transform: Literal["laplace"]
+    epsilon: PositiveFloat = Field(allow_inf_nan=False)
+    lower: FiniteFloat
+    upper: FiniteFloat
+    sensitivity: PositiveFloat | None = Field(None, allow_inf_nan=False)
+    clamp_output: bool = False
+    release_cache: int = Field(DEFAULT_CAPACITY, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> LaplaceRule:
+        if not self.lower < self.upper:
+            raise ValueError("laplace needs lower < upper")
+        return self
+
+    def build(self, ctx: BuildContext) -> Transform:
+        return Laplace(
+            self.epsilon, self.lower, self.upper, self.sensitivity, self.clamp_output, self.release_cache
+        )

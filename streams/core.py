@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from streams.envelope.debezium import CompiledEnvelope, CompiledKey
+from streams.envelope.base import EnvelopePlan
+from streams.envelope.debezium import CompiledKey, subject_key
 from streams.errors import AnonymizationError, ReasonCode
 from streams.policy.plan import Row, apply_plan
 
@@ -29,17 +30,11 @@ class EventOut:
     actions: tuple[tuple[str, str], ...]  # (field path, action) applied to this event; names only
     uncovered: tuple[str, ...]
     epsilon: tuple[tuple[str, float], ...] = ()  # DP fields released: epsilon per value
-
-
-def subject_key(key: Row | None) -> bytes:
-    """Canonical bytes of a record key: the data subject per-subject transforms key on."""
-    if key is None:
-        return b""
-    return repr(sorted(key.items())).encode()
+    operation: str | None = None  # the change operation (Debezium op, Salesforce changeType) or TOMBSTONE
 
 
 def _anonymize(
-    key_plan: CompiledKey | None, envelope: CompiledEnvelope | None, events: Sequence[EventIn]
+    key_plan: CompiledKey | None, envelope: EnvelopePlan | None, events: Sequence[EventIn]
 ) -> list[EventOut]:
     keys = [e.key for e in events if e.key is not None]
     key_out: list[dict[str, Any]] = [{} for _ in keys]
@@ -54,17 +49,19 @@ def _anonymize(
     for i, event in enumerate(events):
         if event.value is None:
             continue
-        for image in ("before", "after"):
-            row = event.value.get(image)
-            if row is not None:
-                rows.append(row)
-                subjects.append(subject_key(event.key))
-                owners.append((i, image))
+        assert envelope is not None  # callers pass the envelope plan whenever a value is present
+        subject = envelope.subject(event.key, event.value)
+        for slot, row in envelope.images(event.value):
+            rows.append(row)
+            subjects.append(subject)
+            owners.append((i, slot))
     rows_out: list[dict[str, Any]] = [{} for _ in rows]
     if rows:
-        assert envelope is not None  # callers pass the envelope plan whenever a value is present
+        assert envelope is not None
         apply_plan(envelope.row.plan, rows, rows_out, subjects)
-    images: dict[tuple[int, str], dict[str, Any]] = dict(zip(owners, rows_out, strict=True))
+    per_event: list[dict[str, dict[str, Any]]] = [{} for _ in events]
+    for (i, slot), row_out in zip(owners, rows_out, strict=True):
+        per_event[i][slot] = row_out
 
     results: list[EventOut] = []
     key_iter = iter(key_out)
@@ -72,24 +69,25 @@ def _anonymize(
     for i, event in enumerate(events):
         key = next(key_iter) if event.key is not None else None
         if event.value is None:
-            results.append(EventOut(key, None, key_actions, ()))
+            results.append(EventOut(key, None, key_actions, (), (), "TOMBSTONE"))
             continue
         assert envelope is not None
-        value: dict[str, Any] = {
-            "before": images.get((i, "before")),
-            "after": images.get((i, "after")),
-        }
-        source = event.value.get("source")
-        if source is not None:
-            value["source"] = {name: source.get(name) for name in envelope.source_fields}
-        for name in envelope.passthrough:
-            value[name] = event.value.get(name)
-        results.append(EventOut(key, value, key_actions + envelope.actions, envelope.uncovered, envelope.epsilon))
+        value = envelope.assemble(event.value, per_event[i])
+        results.append(
+            EventOut(
+                key,
+                value,
+                key_actions + envelope.actions,
+                envelope.uncovered,
+                envelope.epsilon,
+                envelope.operation(event.value),
+            )
+        )
     return results
 
 
 def anonymize_batch(
-    key_plan: CompiledKey | None, envelope: CompiledEnvelope | None, events: Sequence[EventIn]
+    key_plan: CompiledKey | None, envelope: EnvelopePlan | None, events: Sequence[EventIn]
 ) -> list[EventOut | AnonymizationError]:
     """Anonymize events that share one key plan and one envelope plan; errors come back per event."""
     try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.envelope.debezium import CompiledEnvelope, CompiledKey, compile_envelope, compile_key
+from streams.envelope.base import EnvelopePlan
+from streams.envelope.debezium import CompiledKey, compile_envelope, compile_key
 from streams.keys import KeyRing
 from streams.policy.model import SourcePolicy
 
@@ -13,5 +14,5 @@ def compile_source_key(source: SourcePolicy, key_schema: Any, keyring: KeyRing) 
     return compile_key(source, key_schema, keyring)
 
 
-def compile_source_value(source: SourcePolicy, value_schema: Any, keyring: KeyRing) -> CompiledEnvelope:
+def compile_source_value(source: SourcePolicy, value_schema: Any, keyring: KeyRing) -> EnvelopePlan:
     return compile_envelope(source, value_schema, keyring)

@@ -9,6 +9,7 @@ envelope that this module does not know is dropped and reported.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,18 @@ from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.compiler import CompiledRecord, anonymized_name, compile_record, record_of
 from streams.policy.model import SourcePolicy
+from streams.policy.plan import Row
 
 ROW_IMAGES = ("before", "after")
+
+
+def subject_key(key: Mapping[str, Any] | None) -> bytes:
+    """Canonical bytes of a record key: the data subject per-subject transforms key on."""
+    if key is None:
+        return b""
+    return repr(sorted(key.items())).encode()
+
+
 ENVELOPE_PASSTHROUGH = ("op", "ts_ms", "ts_us", "ts_ns", "transaction")
 # Source block fields that locate an event without identifying a person.
 SOURCE_KEEP = frozenset(
@@ -80,6 +91,24 @@ class CompiledEnvelope:
     @property
     def epsilon(self) -> tuple[tuple[str, float], ...]:
         return self.row.epsilon
+
+    def images(self, value: Mapping[str, Any]) -> list[tuple[str, Row]]:
+        return [(slot, row) for slot in ROW_IMAGES if (row := value.get(slot)) is not None]
+
+    def subject(self, key: Mapping[str, Any] | None, value: Mapping[str, Any]) -> bytes:
+        return subject_key(key)
+
+    def assemble(self, value: Mapping[str, Any], images: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {"before": images.get("before"), "after": images.get("after")}
+        source = value.get("source")
+        if source is not None:
+            out["source"] = {name: source.get(name) for name in self.source_fields}
+        for name in self.passthrough:
+            out[name] = value.get(name)
+        return out
+
+    def operation(self, value: Mapping[str, Any]) -> str:
+        return str(value.get("op"))
 
 
 def compile_key(source: SourcePolicy, key_schema: AvroType, keyring: KeyRing) -> CompiledKey:

@@ -20,7 +20,9 @@ from streams import __version__
 from streams.audit import AUDIT_SCHEMA, AuditEncoder, PolicyRef, SourcePosition, anonymization_audit
 from streams.core import EventIn, EventOut, anonymize_batch
 from streams.deadletter import DEAD_LETTER_SCHEMA, DeadLetterSealer
-from streams.envelope.debezium import CompiledEnvelope, CompiledKey, compile_envelope, compile_key
+from streams.envelope import compile_source_key, compile_source_value
+from streams.envelope.base import EnvelopePlan
+from streams.envelope.debezium import CompiledKey
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
@@ -68,7 +70,7 @@ class _KeyPlan:
 
 @dataclass(frozen=True, slots=True)
 class _ValuePlan:
-    compiled: CompiledEnvelope
+    compiled: EnvelopePlan
     schema_id_out: int
     parsed_out: Any
 
@@ -154,7 +156,7 @@ class Pipeline:
         if plan is None:
             writer = await self._schemas.writer_schema(schema_id)
             try:
-                compiled = compile_key(source, writer.schema, self._keyring)
+                compiled = compile_source_key(source, writer.schema, self._keyring)
                 out_id = await self._register_out(f"{source.output_topic}-key", compiled.output_schema)
                 plan = _KeyPlan(compiled, out_id, parse_schema(compiled.output_schema))
             except PolicyError as exc:
@@ -182,7 +184,7 @@ class Pipeline:
         if plan is None:
             writer = await self._schemas.writer_schema(schema_id)
             try:
-                compiled = compile_envelope(source, writer.schema, self._keyring)
+                compiled = compile_source_value(source, writer.schema, self._keyring)
                 out_id = await self._register_out(f"{source.output_topic}-value", compiled.output_schema)
                 plan = _ValuePlan(compiled, out_id, parse_schema(compiled.output_schema))
                 log.info(
@@ -289,7 +291,7 @@ class Pipeline:
                 continue
             self._sink.send(item.source.output_topic, key_bytes, value_bytes, self._provenance)
             stats.published += 1
-            operation = str(outcome.value.get("op")) if outcome.value is not None else "TOMBSTONE"
+            operation = outcome.operation
             audit = anonymization_audit(
                 self._position(item.record),
                 self._ref,

@@ -28,6 +28,8 @@ class KafkaSink:
                 "enable.idempotence": True,
                 "linger.ms": linger_ms,
                 "compression.type": "lz4",
+                # Java clients' partitioner: the same anonymized key lands on the same partition for any client.
+                "partitioner": "murmur2_random",
                 "client.id": "crm-anonymizer",
             }
         )

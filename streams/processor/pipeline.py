@@ -47,8 +47,10 @@ class RawRecord:
 
 
 class Sink(Protocol):
-    def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
-        """Start sending (buffered, in call order per partition)."""
+    def send(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
+    ) -> None:
+        """Start sending (buffered, in call order per partition). ``timestamp_ms``: the record's CreateTime."""
 
     async def drain(self) -> None:
         """Return once everything sent so far is on the broker; raise if any delivery failed."""
@@ -289,7 +291,10 @@ class Pipeline:
             except AnonymizationError as exc:
                 self._dead_letter(item.record, exc, (item.key_id, item.value_id), stats, item.source)
                 continue
-            self._sink.send(item.source.output_topic, key_bytes, value_bytes, self._provenance)
+            # The output keeps the input's timestamp: event time survives, and end-to-end latency is measurable.
+            self._sink.send(
+                item.source.output_topic, key_bytes, value_bytes, self._provenance, item.record.timestamp_ms
+            )
             stats.published += 1
             operation = outcome.operation
             audit = anonymization_audit(

@@ -41,12 +41,19 @@ class KafkaSink:
             # The error's name only: the message object holds the payload.
             self._failures.append(err.name())
 
-    def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+    def send(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
+    ) -> None:
         kafka_headers: list[tuple[str, str | bytes | None]] = list(headers)
         while True:
             try:
                 self._producer.produce(
-                    topic, value=value, key=key, headers=kafka_headers, on_delivery=self._on_delivery
+                    topic,
+                    value=value,
+                    key=key,
+                    headers=kafka_headers,
+                    on_delivery=self._on_delivery,
+                    timestamp=timestamp_ms or 0,  # 0: librdkafka stamps the current time
                 )
                 return
             except BufferError:  # local queue full: serve callbacks, then retry

@@ -64,7 +64,9 @@ class FakeSink:
         self.drained_at: list[int] = []
         self.fail_drain = False
 
-    def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+    def send(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
+    ) -> None:
         self.sent.append(Sent(topic, key, value, list(headers)))
 
     async def drain(self) -> None:

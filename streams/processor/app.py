@@ -41,11 +41,13 @@ def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipe
 
 def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.App:
     loaded = loaded or load_policy(settings.policy_file)
+    datadir = settings.state_dir / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
-        datadir=str(settings.state_dir / "faust"),
+        datadir=str(datadir),
         key_serializer="raw",
         value_serializer="raw",
         topic_partitions=settings.topic_partitions,

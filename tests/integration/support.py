@@ -150,17 +150,23 @@ def write_policy(path: Path, source_topic: str, output_topic: str) -> None:
 
 @contextmanager
 def deployed_worker(
-    settings: Settings, tmp: Path, policy_writer: Callable[[Path, str, str], None] = write_policy
+    settings: Settings,
+    tmp: Path,
+    policy_writer: Callable[[Path, str, str], None] = write_policy,
+    uid: str | None = None,
+    keys: tuple[str, str] | None = None,
 ) -> Iterator[Deployment]:
-    uid = uuid.uuid4().hex[:8]
+    """A worker subprocess on topics named by ``uid`` (fresh unless given: pass one to redeploy on the same
+    topics), with fresh keys unless ``keys`` = (tokenization, dead-letter) hex keys are given."""
+    uid = uid or uuid.uuid4().hex[:8]
     deployment = Deployment(
         settings=settings,
         source_topic=f"it.{uid}.crm.public.contacts",
         output_topic=f"anon.it.{uid}.crm.public.contacts",
         audit_topic=f"it.{uid}.audit",
         dead_letter_topic=f"it.{uid}.deadletter",
-        tokenization_key=secrets.token_hex(32),
-        dead_letter_key=secrets.token_hex(32),
+        tokenization_key=keys[0] if keys else secrets.token_hex(32),
+        dead_letter_key=keys[1] if keys else secrets.token_hex(32),
         log_path=tmp / f"worker-{uid}.log",
     )
     policy = tmp / f"policy-{uid}.yaml"
@@ -169,6 +175,7 @@ def deployed_worker(
         **os.environ,
         "CRM_ANON_POLICY_FILE": str(policy),
         "CRM_ANON_APP_ID": f"it-{uid}",
+        "CRM_ANON_STATE_DIR": str(tmp / f"state-{uid}"),
         "CRM_ANON_AUDIT_TOPIC": deployment.audit_topic,
         "CRM_ANON_DEAD_LETTER_TOPIC": deployment.dead_letter_topic,
         "CRM_ANON_TOKENIZATION_KEY": deployment.tokenization_key,

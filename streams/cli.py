@@ -221,5 +221,57 @@ def demo(count: int, timeout: float) -> None:
     sys.exit(run_demo(get_settings(), count, timeout))
 
 
+@main.command()
+@click.option("--topic", required=True, help="Anonymized (output) topic holding the record.")
+@click.option("--partition", type=int, default=0, show_default=True, help="Partition of the record.")
+@click.option("--offset", type=int, required=True, help="Offset of the record.")
+@click.option(
+    "--field", "field_path", required=True, help="Encrypted field: after.email, before.email, email or key.id."
+)
+@click.option("--actor", required=True, help="Who re-identifies (recorded in the audit event).")
+@click.option(
+    "--key-file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File of 'key id=hex key' lines (never read from the environment).",
+)
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for Kafka.")
+def reidentify(
+    topic: str, partition: int, offset: int, field_path: str, actor: str, key_file: Path, timeout: float
+) -> None:
+    """Decrypt one encrypted field of one anonymized record; audited (REIDENTIFICATION) before it is printed.
+
+    The plaintext goes to stdout only (bytes as hex). Any failure exits non-zero without printing a value; a
+    failed decryption is audited with reason_code reidentify.failed.
+    """
+    from confluent_kafka import Producer
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    from streams import reidentify as reid
+    from streams.kafka_admin import ensure_topics
+
+    settings = get_settings()
+    try:
+        if not actor.strip():
+            raise reid.ReidentifyError("--actor must name who re-identifies")
+        keys = reid.load_key_file(key_file)
+        registry = SchemaRegistryClient({"url": settings.registry_url})
+        record = reid.fetch_record(settings.kafka_bootstrap, registry, topic, partition, offset, timeout)
+        ensure_topics(settings.kafka_bootstrap, [settings.audit_topic], settings.topic_partitions)
+        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all", "enable.idempotence": True})
+        plaintext = reid.reidentify(
+            record,
+            field_path,
+            keys,
+            actor,
+            producer=producer,
+            registry=registry,
+            audit_topic=settings.audit_topic,
+        )
+    except reid.ReidentifyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(reid.format_plaintext(plaintext))
+
+
 if __name__ == "__main__":
     main()

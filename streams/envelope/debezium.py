@@ -74,6 +74,10 @@ class CompiledKey:
     record: CompiledRecord
     output_schema: dict[str, Any]  # writable (deduplicated) Avro schema of the output key
 
+    @property
+    def uncovered(self) -> tuple[str, ...]:
+        return self.record.uncovered
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledEnvelope:

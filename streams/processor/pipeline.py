@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 from confluent_kafka.schema_registry.error import SchemaRegistryError
@@ -33,6 +33,7 @@ from streams.serde.registry import SchemaCache
 log = structlog.get_logger(__name__)
 
 Headers = list[tuple[str, bytes]]
+CompiledT = TypeVar("CompiledT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +65,8 @@ class BatchStats:
 
 
 @dataclass(frozen=True, slots=True)
-class _KeyPlan:
-    compiled: CompiledKey
-    schema_id_out: int
-    parsed_out: Any
-
-
-@dataclass(frozen=True, slots=True)
-class _ValuePlan:
-    compiled: EnvelopePlan
+class _Plan(Generic[CompiledT]):
+    compiled: CompiledT
     schema_id_out: int
     parsed_out: Any
 
@@ -83,10 +77,10 @@ class _Prepared:
     source: SourcePolicy
     key_id: int | None
     key: dict[str, Any] | None
-    key_plan: _KeyPlan | None
+    key_plan: _Plan[CompiledKey] | None
     value_id: int | None
     value: dict[str, Any] | None
-    value_plan: _ValuePlan | None
+    value_plan: _Plan[EnvelopePlan] | None
 
 
 class _Failed(Exception):
@@ -119,8 +113,7 @@ class Pipeline:
         self._sealer = sealer
         self._audit_topic = audit_topic
         self._dead_letter_topic = dead_letter_topic
-        self._key_plans: dict[tuple[str, int], _KeyPlan | AnonymizationError] = {}
-        self._value_plans: dict[tuple[str, int], _ValuePlan | AnonymizationError] = {}
+        self._plans: dict[str, dict[tuple[str, int], _Plan[Any] | AnonymizationError]] = {"key": {}, "value": {}}
         self._audit_schema_id: int | None = None
         self._audit_encoder = AuditEncoder()
         self._dead_letter_schema: tuple[int, Any] | None = None
@@ -152,61 +145,42 @@ class Pipeline:
                 f"registry refused the derived schema for {subject} (HTTP {exc.http_status_code})",
             ) from None
 
-    async def _key_plan(self, source: SourcePolicy, schema_id: int) -> _KeyPlan:
-        cache_key = (source.topic, schema_id)
-        plan = self._key_plans.get(cache_key)
-        if plan is None:
-            writer = await self._schemas.writer_schema(schema_id)
-            try:
-                compiled = compile_source_key(source, writer.schema, self._keyring)
-                out_id = await self._register_out(f"{source.output_topic}-key", compiled.output_schema)
-                plan = _KeyPlan(compiled, out_id, parse_schema(compiled.output_schema))
-            except PolicyError as exc:
-                plan = AnonymizationError(ReasonCode.POLICY_SCHEMA_MISMATCH, f"key schema {schema_id}: {exc}")
-            except AnonymizationError as exc:
-                if exc.code == ReasonCode.REGISTRY_UNAVAILABLE:
-                    raise  # transient: not a property of the schema, so not cached
-                plan = exc
-            self._key_plans[cache_key] = plan
-            if isinstance(plan, AnonymizationError):
-                log.error(
-                    "key_plan_failed",
-                    topic=source.topic,
-                    schema_id=schema_id,
-                    reason=str(plan.code),
-                    detail=plan.detail,
-                )
-        if isinstance(plan, AnonymizationError):
-            raise plan
-        return plan
+    async def _plan(self, part: str, source: SourcePolicy, schema_id: int) -> _Plan[Any]:
+        """The compiled plan for a key or value writer schema, compiled and registered once, then cached.
 
-    async def _value_plan(self, source: SourcePolicy, schema_id: int) -> _ValuePlan:
+        Failures that belong to the schema (policy mismatch, output schema refused) are cached too, so a bad
+        schema costs one compile; transient registry outages are not.
+        """
+        cache = self._plans[part]
         cache_key = (source.topic, schema_id)
-        plan = self._value_plans.get(cache_key)
+        plan = cache.get(cache_key)
         if plan is None:
             writer = await self._schemas.writer_schema(schema_id)
             try:
-                compiled = compile_source_value(source, writer.schema, self._keyring)
-                out_id = await self._register_out(f"{source.output_topic}-value", compiled.output_schema)
-                plan = _ValuePlan(compiled, out_id, parse_schema(compiled.output_schema))
+                compile_fn = compile_source_key if part == "key" else compile_source_value
+                compiled = compile_fn(source, writer.schema, self._keyring)
+                out_id = await self._register_out(f"{source.output_topic}-{part}", compiled.output_schema)
+                plan = _Plan(compiled, out_id, parse_schema(compiled.output_schema))
                 log.info(
                     "policy_compiled",
                     topic=source.topic,
+                    part=part,
                     schema_id=schema_id,
                     schema_id_out=out_id,
                     uncovered=list(compiled.uncovered),
                 )
             except PolicyError as exc:
-                plan = AnonymizationError(ReasonCode.POLICY_SCHEMA_MISMATCH, f"value schema {schema_id}: {exc}")
+                plan = AnonymizationError(ReasonCode.POLICY_SCHEMA_MISMATCH, f"{part} schema {schema_id}: {exc}")
             except AnonymizationError as exc:
                 if exc.code == ReasonCode.REGISTRY_UNAVAILABLE:
                     raise  # transient: not a property of the schema, so not cached
                 plan = exc
-            self._value_plans[cache_key] = plan
+            cache[cache_key] = plan
             if isinstance(plan, AnonymizationError):
                 log.error(
-                    "value_plan_failed",
+                    "plan_failed",
                     topic=source.topic,
+                    part=part,
                     schema_id=schema_id,
                     reason=str(plan.code),
                     detail=plan.detail,
@@ -226,13 +200,13 @@ class Pipeline:
             if record.key is not None:
                 key_id, body = wire.split_frame(record.key)
                 ids[0] = key_id
-                key_plan = await self._key_plan(source, key_id)
+                key_plan = await self._plan("key", source, key_id)
                 writer = await self._schemas.writer_schema(key_id)
                 key = wire.decode_body(body, writer.parsed)
             if record.value is not None:
                 value_id, body = wire.split_frame(record.value)
                 ids[1] = value_id
-                value_plan = await self._value_plan(source, value_id)
+                value_plan = await self._plan("value", source, value_id)
                 writer = await self._schemas.writer_schema(value_id)
                 value = wire.decode_body(body, writer.parsed)
             elif record.key is None:

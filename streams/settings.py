@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     tokenization_key_id: str = Field("k1", description="Key id written into tokens (CRM_ANON_TOKENIZATION_KEY_ID).")
     encryption_key: SecretStr = Field(
         SecretStr(""),
-        description="Hex or base64 key (>= 32 bytes; 64 for AES-SIV) for the encrypt transform "
+        description="Hex or base64 key (>= 32 bytes; per-mode keys are derived with HKDF) for the encrypt transform "
         "(CRM_ANON_ENCRYPTION_KEY); needed only when the policy encrypts.",
     )
     encryption_key_id: str = Field("e1", description="Id of the encryption key (CRM_ANON_ENCRYPTION_KEY_ID).")

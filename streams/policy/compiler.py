@@ -101,6 +101,7 @@ def _compile_type(
             return None
         element_transform, element_out = element
         _, element_nullable = split_nullable(inner[items_key])
+        element_nullable = element_nullable or element_transform.forces_nullable
         out_container = {**inner, items_key: make_nullable(element_out, element_nullable)}
         return cls(element_transform, element_nullable, out_container), out_container
     acc.uncovered.append(shown)

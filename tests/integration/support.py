@@ -155,6 +155,7 @@ def deployed_worker(
     policy_writer: Callable[[Path, str, str], None] = write_policy,
     uid: str | None = None,
     keys: tuple[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Deployment]:
     """A worker subprocess on topics named by ``uid`` (fresh unless given: pass one to redeploy on the same
     topics), with fresh keys unless ``keys`` = (tokenization, dead-letter) hex keys are given."""
@@ -182,6 +183,7 @@ def deployed_worker(
         "CRM_ANON_DEAD_LETTER_KEY": deployment.dead_letter_key,
         "CRM_ANON_LOG_FORMAT": "json",
         "CRM_ANON_LOG_LEVEL": "debug",
+        **(extra_env or {}),
     }
     with deployment.log_path.open("wb") as log:
         deployment.process = subprocess.Popen(

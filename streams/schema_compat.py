@@ -49,6 +49,14 @@ def _problems(reader: Any, writer: Any, path: str) -> list[str]:
         for branch in reader:
             if not _problems(branch, writer, path):
                 return []
+        # Report the details of the branch of the same kind (and name), so nested changes name their field.
+        for branch in reader:
+            candidate = _unwrap(branch)
+            if _kind(candidate) != w_kind:
+                continue
+            if isinstance(writer, dict) and isinstance(candidate, dict) and candidate.get("name") != writer.get("name"):
+                continue
+            return _problems(candidate, writer, path)
         return [f"{where}: written type {w_kind} matches no branch of the new union"]
     if w_kind in PROMOTIONS or w_kind in ("null", "boolean", "double"):
         allowed = PROMOTIONS.get(w_kind, {w_kind})

@@ -138,7 +138,13 @@ def compile_envelope(source: SourcePolicy, value_schema: AvroType, keyring: KeyR
     if not all(name in by_name for name in (*ROW_IMAGES, "op")):
         raise PolicyError(f"source {source.name!r}: value schema is not a Debezium envelope (before/after/op)")
     row_schema = record_of(by_name["after"]["type"], f"source {source.name!r} after")
-    row = compile_record(row_schema, source.fields, keyring, output_name=anonymized_name(str(row_schema["name"])))
+    row = compile_record(
+        row_schema,
+        source.fields,
+        keyring,
+        output_name=anonymized_name(str(row_schema["name"])),
+        default=source.default,
+    )
     row_type: dict[str, Any] = row.output_schema
 
     out_fields: list[dict[str, Any]] = []

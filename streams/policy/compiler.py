@@ -47,8 +47,8 @@ class _Acc:
     types: list[tuple[str, str, str]]
 
 
-def _has_rules_below(rules: Mapping[str, FieldRule], path: str) -> bool:
-    return any(p.startswith((f"{path}.", f"{path}[]", f"{path}{{}}")) for p in rules)
+def _rules_below(rules: Mapping[str, FieldRule], path: str) -> list[str]:
+    return sorted(p for p in rules if p.startswith((f"{path}.", f"{path}[]", f"{path}{{}}")))
 
 
 def _label(avro_type: AvroType) -> str:
@@ -71,6 +71,12 @@ def _compile_type(
     rule = rules.get(path)
     shown = f"{report}{path}"
     if rule is not None:
+        below = _rules_below(rules, path)
+        if below:
+            # A rule on the parent would silently win over the rules below it (a child `drop` would leak).
+            raise PolicyError(
+                f"field {shown!r} has its own rule and rules below it ({', '.join(below)}); keep only one of them"
+            )
         try:
             transform = build_transform(rule, keyring)
         except KeyError as exc:
@@ -89,10 +95,16 @@ def _compile_type(
             acc.epsilon.append((shown, bound.epsilon))
         return bound, out_type
     kind = inner.get("type") if isinstance(inner, dict) else None
-    if kind in ("record", "array", "map") and _has_rules_below(rules, path):
+    if kind in ("record", "array", "map") and _rules_below(rules, path):
         if kind == "record":
             sub = _compile_fields(inner, rules, keyring, default, acc, prefix=f"{path}.", report=report)
-            out_record = {**inner, "name": anonymized_name(str(inner["name"])), "fields": sub[1]}
+            # Named by path: one input type used in two places under different rules gives two output types.
+            suffix = path.replace("[]", "_items").replace("{}", "_values").replace(".", "_")
+            out_record = {
+                **{k: v for k, v in inner.items() if not k.startswith("connect.")},
+                "name": f"{anonymized_name(str(inner['name']))}_{suffix}",
+                "fields": sub[1],
+            }
             return RecordTransform(sub[0], out_record), out_record
         marker, items_key, cls = ("[]", "items", ArrayTransform) if kind == "array" else ("{}", "values", MapTransform)
         element = _compile_type(inner[items_key], f"{path}{marker}", report, rules, keyring, default, acc)

@@ -129,11 +129,11 @@ def consistent_release(
         noisy = draw(fresh)
         if len(noisy) != len(fresh):
             raise ValueError("noise mechanism returned the wrong number of values")
-        for first, key, output in zip(slot_of, fresh_keys, noisy, strict=True):
-            if key is None:
+        for first, cache_key, output in zip(slot_of, fresh_keys, noisy, strict=True):
+            if cache_key is None:
                 out[first] = output
                 continue
-            published = cache.put_if_absent(key, output)
-            for i in waiting[key]:
+            published = cache.put_if_absent(cache_key, output)
+            for i in waiting[cache_key]:
                 out[i] = published
     return out

@@ -25,15 +25,17 @@ Mechanism: noise with scale ``sensitivity / epsilon``. ``float``/``double`` fiel
 ``int``/``long`` fields stay integers: ``make_laplace`` over an integer vector is the discrete Laplace
 (two-sided geometric) mechanism, saturating at the type's limits. The output type equals the input type.
 The measurement is built once per field when the policy is compiled, and each batch makes one vectorized
-OpenDP call per field. ``epsilon`` on the bound transform is OpenDP's own privacy map at ``d_in =
-sensitivity``, checked to equal the configured epsilon.
+OpenDP call per field: measured ~20 microseconds per value for doubles and ~7 for integers in a 500-value
+call, against ~85 and ~70 for one call per value (OpenDP 0.16, x86-64; ``tests/bench_dp.py``).
+``epsilon`` on the bound transform is OpenDP's own privacy map at ``d_in = sensitivity``, checked to equal
+the configured epsilon.
 
 Privacy meaning: local differential privacy per value: whatever else a reader knows, one release of a value
 changes the odds of any conclusion about it by at most a factor ``e^epsilon`` (for values within
 ``sensitivity`` of each other). Repeated releases of the same (subject, value) pair are served from the
-release cache with the same noise (see ``dp_cache`` for its limits); releases of *different* values of a
-subject (each change of the field) each spend epsilon. NaN and infinite inputs are refused (WRONG_TYPE):
-OpenDP would not reject them at call time.
+release cache with the same noise (see ``dp_cache`` for its limits; the cache keys on the clamped value).
+Releases of *different* values of a subject (each change of the field) each spend epsilon. NaN and infinite
+inputs are refused (WRONG_TYPE): OpenDP would not reject them at call time.
 
 Example::
 
@@ -160,6 +162,7 @@ class NumericNoise(Transform):
         bound._cache = ReleaseCache(self.release_cache)
         bound._base = base
         bound._integer = base in INTEGER_TYPES
+        d_in: float | int
         if bound._integer:
             bound._low, bound._high = int(self.lower), int(self.upper)
             opendp_type = INTEGER_TYPES[base][0]
@@ -231,7 +234,7 @@ class Laplace(NumericNoise):
         return f"laplace(epsilon={fmt(self.configured_epsilon)},{self._params_label()})"
 
     def _make_measurement(self, domain: Any, opendp_type: str, d_in: float | int) -> Any:
-        measurement = dp.m.make_laplace(domain, dp.l1_distance(T=opendp_type), scale=self.scale)
+        measurement: Any = dp.m.make_laplace(domain, dp.l1_distance(T=opendp_type), scale=self.scale)
         spent = float(measurement.map(d_in))
         if not math.isclose(spent, self.configured_epsilon, rel_tol=1e-9):
             raise PolicyError(f"laplace: OpenDP's privacy map gives epsilon {spent}, not {self.configured_epsilon}")
@@ -255,6 +258,4 @@ class LaplaceRule(RuleBase):
         return self
 
     def build(self, ctx: BuildContext) -> Transform:
-        return Laplace(
-            self.epsilon, self.lower, self.upper, self.sensitivity, self.clamp_output, self.release_cache
-        )
+        return Laplace(self.epsilon, self.lower, self.upper, self.sensitivity, self.clamp_output, self.release_cache)

@@ -10,10 +10,13 @@ from pydantic import Field
 from streams.transforms.date_shift import DateShiftRule
 from streams.transforms.drop import DropRule
 from streams.transforms.encrypt import EncryptRule
+from streams.transforms.gaussian import GaussianRule
 from streams.transforms.generalize import GeneralizeRule
 from streams.transforms.keep import KeepRule
+from streams.transforms.laplace import LaplaceRule
 from streams.transforms.mask import MaskRule
 from streams.transforms.nullify import NullifyRule
+from streams.transforms.randomized_response import RandomizedResponseRule
 from streams.transforms.redact import RedactRule
 from streams.transforms.replace import ReplaceRule
 from streams.transforms.tokenize import TokenizeRule
@@ -30,6 +33,9 @@ FieldRule = Annotated[
     | RedactRule
     | TruncateRule
     | EncryptRule
-    | DateShiftRule,
+    | DateShiftRule
+    | LaplaceRule
+    | GaussianRule
+    | RandomizedResponseRule,
     Field(discriminator="transform"),
 ]

@@ -82,7 +82,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
 
     run_id = secrets.token_hex(3)
     settings = base.model_copy(update={"app_id": f"crm-anonymizer-demo-{run_id}"})
-    tokenization_key, dead_letter_key = secrets.token_hex(32), secrets.token_hex(32)
+    tokenization_key, dead_letter_key, encryption_key = (secrets.token_hex(32) for _ in range(3))
     print(f"crm-anonymizer demo run {run_id}: {count} synthetic CDC events")
     started_services = not all(s["answering"] for s in local.status(settings).values())
     local.up(settings)
@@ -108,6 +108,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
             "CRM_ANON_APP_ID": settings.app_id,
             "CRM_ANON_TOKENIZATION_KEY": tokenization_key,
             "CRM_ANON_DEAD_LETTER_KEY": dead_letter_key,
+            "CRM_ANON_ENCRYPTION_KEY": encryption_key,
             "CRM_ANON_LOG_FORMAT": "json",
         }
         with log_path.open("wb") as log_file:

@@ -25,6 +25,7 @@ class ReasonCode(StrEnum):
     TRANSFORM_FAILED = "transform.failed"
     WRONG_TYPE = "transform.wrong_type"
     ENCODE_FAILED = "avro.encode_error"
+    DELIVERY_FAILED = "kafka.delivery_refused"
 
 
 class AnonymizationError(Exception):

@@ -15,11 +15,14 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from streams.generator.debezium import ACCOUNTS_TOPIC, CONTACTS_TOPIC, CdcEvent
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent.parent / "schemas" / "debezium"
+SCHEMA_DIRS = (SCHEMA_DIR, SCHEMA_DIR.parent / "salesforce")  # looked up in this order, by topic
 TOPICS = (CONTACTS_TOPIC, ACCOUNTS_TOPIC)
 
 
 def _schema_text(topic: str, part: str) -> str:
-    return json.dumps(json.loads((SCHEMA_DIR / f"{topic}-{part}.avsc").read_text()))
+    name = f"{topic}-{part}.avsc"
+    path = next((d / name for d in SCHEMA_DIRS if (d / name).is_file()), SCHEMA_DIR / name)
+    return json.dumps(json.loads(path.read_text()))
 
 
 class CdcProducer:

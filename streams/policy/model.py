@@ -41,7 +41,7 @@ class SourcePolicy(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     topic: str
-    envelope: Literal["debezium"]
+    envelope: Literal["debezium", "salesforce"]
     output_topic: str
     key: dict[str, FieldRule] = Field(default_factory=dict)
     fields: dict[str, FieldRule]

@@ -7,6 +7,8 @@ through librdkafka (see ``sink.py`` for why).
 
 from __future__ import annotations
 
+import os
+
 import faust
 import structlog
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -14,7 +16,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from streams.deadletter import DeadLetterSealer
 from streams.keys import keyring_from_settings, parse_key
 from streams.policy.loader import LoadedPolicy, load_policy
-from streams.processor.pipeline import Pipeline, RawRecord, Sink
+from streams.processor.pipeline import DeliveryError, Pipeline, RawRecord, Sink
 from streams.processor.sink import KafkaSink
 from streams.serde.registry import SchemaCache
 from streams.settings import Settings
@@ -82,7 +84,14 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
                 )
                 for e in events
             ]
-            stats = await pipeline.process(records)
+            try:
+                stats = await pipeline.process(records)
+            except DeliveryError as exc:
+                # Faust acknowledges a take_events batch even when the loop body raises, which would commit
+                # offsets of events whose audit or dead letter never reached the broker. Stop the process
+                # without committing instead; on restart the batch is processed again (at-least-once).
+                log.critical("delivery_failed_stopping", detail=str(exc))
+                os._exit(70)
             log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)
 
     return app

@@ -47,14 +47,25 @@ class RawRecord:
     headers: Headers = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class Delivery:
+    """Filled in by the sink when the broker answers: ``error`` is the broker's error name, or None."""
+
+    error: str | None = None
+
+
+class DeliveryError(RuntimeError):
+    """Audit or dead-letter records could not be written: the batch must not be acknowledged."""
+
+
 class Sink(Protocol):
     def send(
         self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
-    ) -> None:
+    ) -> Delivery:
         """Start sending (buffered, in call order per partition). ``timestamp_ms``: the record's CreateTime."""
 
     async def drain(self) -> None:
-        """Return once everything sent so far is on the broker; raise if any delivery failed."""
+        """Return once every record sent so far has an answer (see each Delivery); raise on timeout."""
 
 
 @dataclass(slots=True)
@@ -116,6 +127,7 @@ class Pipeline:
         self._plans: dict[str, dict[tuple[str, int], _Plan[Any] | AnonymizationError]] = {"key": {}, "value": {}}
         self._audit_schema_id: int | None = None
         self._audit_encoder = AuditEncoder()
+        self._must_deliver: list[Delivery] = []  # audit and dead-letter records of the current batch
         self._dead_letter_schema: tuple[int, Any] | None = None
         self._provenance: Headers = [
             ("crm-anonymizer-anonymized", b"true"),
@@ -243,6 +255,7 @@ class Pipeline:
                 outcomes[i] = result
 
         stats = BatchStats()
+        sent: list[tuple[_Prepared, EventOut, Delivery]] = []
         for item, outcome in zip(prepared, outcomes, strict=True):
             if isinstance(item, _Failed):
                 self._dead_letter(item.record, item.error, item.schema_ids, stats)
@@ -266,16 +279,29 @@ class Pipeline:
                 self._dead_letter(item.record, exc, (item.key_id, item.value_id), stats, item.source)
                 continue
             # The output keeps the input's timestamp: event time survives, and end-to-end latency is measurable.
-            self._sink.send(
+            delivery = self._sink.send(
                 item.source.output_topic, key_bytes, value_bytes, self._provenance, item.record.timestamp_ms
             )
+            sent.append((item, outcome, delivery))
+        await self._sink.drain()
+
+        # Audit only what the broker took: a refused output (say a null key on a compacted topic) is
+        # dead-lettered instead, so the audit trail never says PUBLISHED for a record that is not there.
+        for item, outcome, delivery in sent:
+            if delivery.error is not None:
+                error = AnonymizationError(
+                    ReasonCode.DELIVERY_FAILED, f"broker refused the output record ({delivery.error})"
+                )
+                self._dead_letter(
+                    item.record, error, (item.key_id, item.value_id), stats, item.source, outcome.operation
+                )
+                continue
             stats.published += 1
-            operation = outcome.operation
             audit = anonymization_audit(
                 self._position(item.record),
                 self._ref,
                 outcome="PUBLISHED",
-                operation=operation,
+                operation=outcome.operation,
                 output_topic=item.source.output_topic,
                 schema_ids_in=(item.key_id, item.value_id),
                 schema_ids_out=(
@@ -289,6 +315,10 @@ class Pipeline:
             tail_key = (outcome.actions, outcome.uncovered, outcome.epsilon)
             self._send_audit(item.record, audit, stats, tail_key)
         await self._sink.drain()
+        refused = [d.error for d in self._must_deliver if d.error is not None]
+        self._must_deliver.clear()
+        if refused:
+            raise DeliveryError(f"{len(refused)} audit/dead-letter records not written: {sorted(set(refused))}")
         return stats
 
     @staticmethod
@@ -300,7 +330,7 @@ class Pipeline:
         stats.audited += 1
         audit_key = f"{record.topic}/{record.partition}".encode()
         body = wire.HEADER.pack(wire.MAGIC, self._audit_schema_id) + self._audit_encoder.encode(audit, tail_key)
-        self._sink.send(self._audit_topic, audit_key, body, [])
+        self._must_deliver.append(self._sink.send(self._audit_topic, audit_key, body, []))
 
     def _dead_letter(
         self,
@@ -309,6 +339,7 @@ class Pipeline:
         schema_ids: tuple[int | None, int | None],
         stats: BatchStats,
         source: SourcePolicy | None = None,
+        operation: str | None = None,
     ) -> None:
         assert self._dead_letter_schema is not None
         position = self._position(record)
@@ -331,17 +362,19 @@ class Pipeline:
             policy=self._ref,
         )
         schema_id, parsed = self._dead_letter_schema
-        self._sink.send(
+        delivery = self._sink.send(
             self._dead_letter_topic,
             f"{record.topic}/{record.partition}".encode(),
             wire.encode(schema_id, parsed, letter),
             [("crm-anonymizer-reason", str(error.code).encode())],
         )
+        self._must_deliver.append(delivery)
         stats.dead_lettered += 1
         audit = anonymization_audit(
             position,
             self._ref,
             outcome="DEAD_LETTERED",
+            operation=operation,
             output_topic=source.output_topic if source else None,
             schema_ids_in=schema_ids,
             reason_code=str(error.code),

@@ -12,11 +12,7 @@ import asyncio
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from streams.processor.pipeline import Headers
-
-
-class DeliveryError(RuntimeError):
-    """The broker did not take a record after librdkafka's retries; the batch is not acknowledged."""
+from streams.processor.pipeline import Delivery, DeliveryError, Headers
 
 
 class KafkaSink:
@@ -33,17 +29,17 @@ class KafkaSink:
                 "client.id": "crm-anonymizer",
             }
         )
-        self._failures: list[str] = []
         self._drain_timeout_s = drain_timeout_s
-
-    def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
-        if err is not None:
-            # The error's name only: the message object holds the payload.
-            self._failures.append(err.name())
 
     def send(
         self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
-    ) -> None:
+    ) -> Delivery:
+        delivery = Delivery()
+
+        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None:
+                delivery.error = err.name()  # the error's name only: the message object holds the payload
+
         kafka_headers: list[tuple[str, str | bytes | None]] = list(headers)
         while True:
             try:
@@ -52,10 +48,10 @@ class KafkaSink:
                     value=value,
                     key=key,
                     headers=kafka_headers,
-                    on_delivery=self._on_delivery,
+                    on_delivery=on_delivery,
                     timestamp=timestamp_ms or 0,  # 0: librdkafka stamps the current time
                 )
-                return
+                return delivery
             except BufferError:  # local queue full: serve callbacks, then retry
                 self._producer.poll(0.01)
 
@@ -63,9 +59,6 @@ class KafkaSink:
         remaining = await asyncio.to_thread(self._producer.flush, self._drain_timeout_s)
         if remaining:
             raise DeliveryError(f"{remaining} records not delivered within {self._drain_timeout_s}s")
-        if self._failures:
-            failures, self._failures = self._failures, []
-            raise DeliveryError(f"{len(failures)} deliveries failed: {sorted(set(failures))}")
 
     def close(self) -> None:
         self._producer.flush(self._drain_timeout_s)

@@ -46,7 +46,7 @@ from pydantic import Field, FiniteFloat, PositiveFloat, model_validator
 from streams.errors import PolicyError
 from streams.transforms.base import Transform
 from streams.transforms.dp_cache import DEFAULT_CAPACITY
-from streams.transforms.laplace import NumericNoise, float_domain, fmt, integer_domain
+from streams.transforms.laplace import NumericNoise, float_domain, fmt
 from streams.transforms.rule import BuildContext, RuleBase
 
 dp.enable_features("contrib")
@@ -60,10 +60,14 @@ def _approx_dp(domain: Any, opendp_type: str, scale: float, delta: float) -> Any
 @functools.lru_cache(maxsize=256)
 def gaussian_scale(epsilon: float, delta: float, d_in: float | int, opendp_type: str) -> float:
     """The smallest scale OpenDP proves (epsilon, delta)-DP for a change of ``d_in``."""
-    domain = float_domain() if opendp_type == "f64" else integer_domain(opendp_type)
-    return float(
-        dp.binary_search_param(lambda s: _approx_dp(domain, opendp_type, s, delta), d_in=d_in, d_out=(epsilon, delta))
+    # The scale needed grows linearly with the sensitivity, so search at d_in = 1 and scale up: OpenDP's search
+    # starting from its default bracket overflows (inf_exp) for sensitivities in the thousands and beyond.
+    # The caller re-checks the privacy map at the real d_in on the bound measurement.
+    domain = float_domain()
+    unit = float(
+        dp.binary_search_param(lambda s: _approx_dp(domain, "f64", s, delta), d_in=1.0, d_out=(epsilon, delta))
     )
+    return unit * float(d_in) * (1 + 1e-9)  # a hair above, so rounding never lands below the proven scale
 
 
 class Gaussian(NumericNoise):

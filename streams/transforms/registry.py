@@ -19,6 +19,7 @@ from streams.transforms.nullify import NullifyRule
 from streams.transforms.randomized_response import RandomizedResponseRule
 from streams.transforms.redact import RedactRule
 from streams.transforms.replace import ReplaceRule
+from streams.transforms.scrub_text import ScrubTextRule
 from streams.transforms.tokenize import TokenizeRule
 from streams.transforms.truncate import TruncateRule
 
@@ -36,6 +37,7 @@ FieldRule = Annotated[
     | DateShiftRule
     | LaplaceRule
     | GaussianRule
-    | RandomizedResponseRule,
+    | RandomizedResponseRule
+    | ScrubTextRule,
     Field(discriminator="transform"),
 ]

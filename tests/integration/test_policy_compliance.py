@@ -23,6 +23,7 @@ def full_policy_writer(birth_date_to: str) -> object:
         contacts = next(s for s in base["sources"] if s["name"] == "contacts")
         contacts.update(topic=source_topic, output_topic=output_topic)
         contacts["fields"]["birth_date"] = {"transform": "generalize", "to": birth_date_to}
+        contacts["fields"]["job_title"] = "keep"  # the tests find their records by a marker in job_title
         base["sources"] = [contacts]
         path.write_text(yaml.safe_dump(base, sort_keys=False))
 

@@ -22,6 +22,7 @@ def encrypting_policy(path: Path, source_topic: str, output_topic: str) -> None:
     contacts = next(s for s in base["sources"] if s["name"] == "contacts")
     contacts.update(topic=source_topic, output_topic=output_topic)
     contacts["fields"]["email"] = {"transform": "encrypt", "mode": "deterministic"}
+    contacts["fields"]["job_title"] = "keep"  # the test finds its record by a marker in job_title
     base["sources"] = [contacts]
     path.write_text(yaml.safe_dump(base, sort_keys=False))
 

@@ -33,7 +33,8 @@ def accounts_source(loaded_policy: LoadedPolicy) -> SourcePolicy:
 
 @pytest.fixture(scope="session")
 def keyring() -> KeyRing:
-    return KeyRing({TEST_KEY_ID: TEST_KEY, "other": OTHER_KEY}, TEST_KEY_ID)
+    # "other" doubles as the default encryption key (the demo policy encrypts accounts.owner_email).
+    return KeyRing({TEST_KEY_ID: TEST_KEY, "other": OTHER_KEY}, TEST_KEY_ID, {"encrypt": "other"})
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from streams.generator.debezium import CrmCdcGenerator
 from streams.keys import KeyRing
 from streams.leaks import LeakScanner
 from streams.policy.loader import LoadedPolicy
-from streams.processor.pipeline import BatchStats, Headers, Pipeline, RawRecord
+from streams.processor.pipeline import BatchStats, Delivery, Headers, Pipeline, RawRecord
 from streams.serde.registry import SchemaCache
 
 from ..support import (
@@ -57,17 +57,24 @@ class Sent:
 
 
 class FakeSink:
-    """In-memory Sink: records every send in order; ``drain`` notes how many sends it covered."""
+    """In-memory Sink: records every send in order; ``drain`` notes how many sends it covered.
+
+    ``refuse`` names topics whose records the "broker" refuses (their Delivery gets an error).
+    """
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
         self.drained_at: list[int] = []
         self.fail_drain = False
+        self.refuse: set[str] = set()
 
     def send(
         self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
-    ) -> None:
+    ) -> Delivery:
+        if topic in self.refuse:
+            return Delivery("INVALID_RECORD")
         self.sent.append(Sent(topic, key, value, list(headers)))
+        return Delivery()
 
     async def drain(self) -> None:
         self.drained_at.append(len(self.sent))
@@ -169,7 +176,8 @@ def test_good_events_are_published_with_tokenized_keys_and_provenance(harness: H
     ]
     stats = harness.process(records)
     assert (stats.published, stats.dead_lettered, stats.audited) == (4, 0, 4)
-    assert harness.sink.drained_at == [len(harness.sink.sent)]  # one drain, after every send of the batch
+    # Two drains per batch: outputs first, then audits (audits say PUBLISHED only for records the broker took).
+    assert harness.sink.drained_at == [4, len(harness.sink.sent)]
 
     published = harness.sink.on(OUT_CONTACTS)
     assert len(published) == 4
@@ -478,7 +486,24 @@ def test_failed_drain_fails_the_batch(harness: Harness) -> None:
     harness.sink.fail_drain = True
     with pytest.raises(RuntimeError, match="deliveries failed"):
         harness.process([harness.event(CONTACTS_TOPIC, {"id": 1}, contact_envelope("c", None, contact_row(id=1)))])
-    assert len(harness.sink.sent) == 2  # the record and its audit were handed over before the drain
+    assert len(harness.sink.sent) == 1  # the record was handed over; its audit waits for the broker's answer
+
+
+def test_output_refused_by_the_broker_is_dead_lettered_not_audited_as_published(harness: Harness) -> None:
+    harness.sink.refuse.add(OUT_CONTACTS)
+    stats = harness.process([harness.event(CONTACTS_TOPIC, {"id": 1}, contact_envelope("c", None, contact_row(id=1)))])
+    assert (stats.published, stats.dead_lettered, stats.audited) == (0, 1, 1)
+    [audit] = [harness.decode(s.value) for s in harness.sink.on(AUDIT_TOPIC)]
+    assert audit["outcome"] == "DEAD_LETTERED" and audit["reason_code"] == "kafka.delivery_refused"
+    assert len(harness.sink.on(DLQ_TOPIC)) == 1
+
+
+def test_unwritable_audit_topic_fails_the_batch(harness: Harness) -> None:
+    from streams.processor.pipeline import DeliveryError
+
+    harness.sink.refuse.add(AUDIT_TOPIC)
+    with pytest.raises(DeliveryError, match="audit/dead-letter records not written"):
+        harness.process([harness.event(CONTACTS_TOPIC, {"id": 1}, contact_envelope("c", None, contact_row(id=1)))])
 
 
 def test_audit_bytes_match_a_plain_avro_encode(harness: Harness) -> None:
@@ -496,7 +521,8 @@ def test_audit_bytes_match_a_plain_avro_encode(harness: Harness) -> None:
         again = io.BytesIO()
         schemaless_writer(again, parsed, decoded)
         assert sent.value[5:] == again.getvalue()
-    contact_audit, account_audit, tomb_audit, bad_audit = harness.audits()
+    # Dead-letter audits are written before the batch's PUBLISHED audits (those wait for the broker): by offset.
+    contact_audit, account_audit, tomb_audit, bad_audit = sorted(harness.audits(), key=lambda a: a["source_offset"])
     assert any(a["path"] == "updated_at" for a in contact_audit["field_actions"])
     assert not any(a["path"] == "updated_at" for a in account_audit["field_actions"])
     assert account_audit["uncovered_fields"] == []

@@ -1,0 +1,138 @@
+"""EMAIL, URL_CREDENTIALS and PHONE detectors.
+
+Emails: a structural match (local part, ``@``, dotted domain ending in a letters-only top-level label);
+no further validation: an email-shaped string is always redacted, with whatever it is glued to on the left.
+URL credentials: the ``user:password`` part of ``scheme://user:password@host`` (only that part is replaced,
+the host stays).
+
+Phones: three candidate shapes (international with ``+``/``00``/``011``; North American 3-3-4 with optional
+``1``, parentheses, dashes, dots or spaces; national with a leading trunk ``0``), each with an optional
+extension (``x123``, ``ext. 123``), then confirmed with ``phonenumbers`` against ``default_region``:
+``is_possible_number`` for formatted candidates (for a 3-3-4 candidate in a North American region that
+answer follows from the shape, and the library is not called); an unformatted run of digits must be
+``is_valid_number`` or, in a North American region, have the NANP shape (area code and exchange not starting
+with 0 or 1), so that bare order numbers are not taken for phones. National-format candidates that read as
+dates are rejected.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from streams.transforms.pii.base import Detector, Hit, cut_points, digits_of, single
+
+EMAIL = "EMAIL"
+PHONE = "PHONE"
+URL_CREDENTIALS = "URL_CREDENTIALS"
+
+# Located from the '@': the local part is the whole run of local-part characters before it (at most 64), the
+# domain ends at its last letters-only label whatever follows. An email glued into other text is still
+# covered entirely.
+EMAIL_PATTERN = r"[\w.%+'\-]{1,64}@(?:[^\W_](?:[\w\-]{0,61}[^\W_])?\.){1,8}[^\W\d_]{2,24}"
+_EMAIL_LOCAL = re.compile(r"[\w.%+'\-]{1,64}\Z")
+_EMAIL_DOMAIN = re.compile(r"(?:[^\W_](?:[\w\-]{0,61}[^\W_])?\.){1,8}[^\W\d_]{2,24}")
+# Matched at "://"; only the userinfo after it is the finding. A password may contain a raw '@': the greedy run
+# takes everything up to the last '@' before the path.
+URL_CREDENTIALS_PATTERN = r"://[^\s/?#@]+(?:@[^\s/?#@]+)*(?=@[\w\[])"
+
+_EXT = r"(?:[ ]?(?:[xX#]|[eE]xt\.?|[eE]xtn\.?|[eE]xtension)[ ]?\d{1,6})?"
+_PHONE_START = r"(?<![\w+\-./@])"
+PHONE_INTL_PATTERN = _PHONE_START + r"(?:\+|00|011)[ \-.]?\d{1,3}(?:[ \-.]?\(?\d{1,5}\)?){1,6}" + _EXT + r"(?!\w)"
+PHONE_NANP_PATTERN = (
+    _PHONE_START + r"(?:1[ \-.]?)?(?:\(\d{3}\)[ \-.]?|\d{3}[ \-.]?)\d{3}[ \-.]?\d{4}" + _EXT + r"(?![\w]|[.\-]\d)"
+)
+PHONE_NATIONAL_PATTERN = (
+    _PHONE_START + r"(?:\(0\d{1,4}\)|0\d{1,4})[ \-./]?\d{2,8}(?:[ \-.]\d{2,4}){0,3}" + _EXT + r"(?![\w]|[.\-/]\d)"
+)
+
+_DATE = re.compile(r"\d{1,4}([./\-])\d{1,2}\1\d{1,4}")
+_NANP_BARE = re.compile(r"1?[2-9]\d\d[2-9]\d{6}")
+_SEPARATORS = " -."
+
+
+def locate_email(text: str, at: int) -> tuple[int, int] | None:
+    """The email around the '@' at ``at``: (start, end), or None."""
+    if at == 0 or at + 1 >= len(text) or not (text[at - 1].isalnum() or text[at - 1] in "._%+'-"):
+        return None
+    local = _EMAIL_LOCAL.search(text, max(0, at - 64), at)
+    if local is None:
+        return None
+    domain = _EMAIL_DOMAIN.match(text, at + 1)
+    if domain is None:
+        return None
+    return local.start(), domain.end()
+
+
+def _email(text: str, start: int, end: int) -> Hit:
+    return single(start, end, EMAIL)
+
+
+def _url_credentials(text: str, start: int, end: int) -> Hit:
+    # Resume after the '@': it belongs to the URL, not to an email.
+    return Hit(end + 1, ((start + 3, end, URL_CREDENTIALS),))
+
+
+class PhoneChecker:
+    """Confirms phone candidates with ``phonenumbers`` for one default region."""
+
+    def __init__(self, default_region: str) -> None:
+        self.region = default_region
+        self.nanp = phonenumbers.country_code_for_region(default_region) == 1
+
+    def is_phone(self, candidate: str) -> bool:
+        count = len(digits_of(candidate))
+        if count < 7 or count > 21:
+            return False
+        number = candidate
+        if number.startswith("00"):
+            number = "+" + number[2:]
+        try:
+            parsed = phonenumbers.parse(number, self.region)
+        except phonenumbers.NumberParseException:
+            return False
+        if candidate.isdigit():
+            # No formatting at all: only a number phonenumbers knows as assigned, or the NANP shape.
+            return phonenumbers.is_valid_number(parsed) or (self.nanp and _NANP_BARE.fullmatch(candidate) is not None)
+        # Not IS_POSSIBLE_LOCAL_ONLY: a 7-digit prefix of a longer candidate would pass as a local number.
+        return phonenumbers.is_possible_number_with_reason(parsed) == phonenumbers.ValidationResult.IS_POSSIBLE
+
+    def check(self, text: str, start: int, end: int) -> Hit | None:
+        for stop in cut_points(text, start, end, _SEPARATORS):
+            if self.is_phone(text[start:stop]):
+                return single(start, stop, PHONE)
+        return None
+
+    def check_nanp(self, text: str, start: int, end: int) -> Hit | None:
+        candidate = text[start:end]
+        if self.nanp and not candidate.isdigit():
+            # The pattern's 3-3-4 shape (optional leading 1, extension) is all that is_possible_number checks for
+            # a NANP region (10 national digits): no need to parse.
+            return single(start, end, PHONE)
+        return self.check(text, start, end)
+
+    def check_national(self, text: str, start: int, end: int) -> Hit | None:
+        if _DATE.fullmatch(text, start, end):
+            return None
+        return self.check(text, start, end)
+
+
+def contact_detectors(entities: frozenset[str]) -> list[Detector]:
+    found: list[Detector] = []
+    if URL_CREDENTIALS in entities:
+        found.append(Detector("url_credentials", URL_CREDENTIALS, "url", URL_CREDENTIALS_PATTERN, _url_credentials))
+    if EMAIL in entities:
+        found.append(Detector("email", EMAIL, "at", EMAIL_PATTERN, _email, locate_email))
+    return found
+
+
+def phone_detectors(entities: frozenset[str], default_region: str) -> list[Detector]:
+    if PHONE not in entities:
+        return []
+    checker = PhoneChecker(default_region)
+    return [
+        Detector("phone_intl", PHONE, "digit", PHONE_INTL_PATTERN, checker.check),
+        Detector("phone_nanp", PHONE, "digit", PHONE_NANP_PATTERN, checker.check_nanp),
+        Detector("phone_national", PHONE, "digit", PHONE_NATIONAL_PATTERN, checker.check_national),
+    ]

@@ -1,0 +1,229 @@
+"""PERSON detector: capitalized names found with a lexicon, and names after an honorific.
+
+Offline and fast, at the price of recall on names it does not know. The lexicon is the union of the first-
+and last-name lists that Faker ships for a set of locales (:data:`LEXICON_LOCALES`), read from its provider
+modules when the first scrub_text transform is built (no network, no model). A run of capitalized words
+(``Sarah``, ``O'Brien``, ``McDonald``, ``Mary-Jane``; Latin, Greek or Cyrillic letters) is classified word by
+word:
+
+* a *name* word is in the lexicon; it is *ambiguous* when it is also a common English word (``Grace``,
+  ``Mark``, ``May``, ``Price``: Faker's English word list plus :data:`AMBIGUOUS`, months and weekdays);
+* a redacted span starts at a name word and takes the following name words and capitalized words that are
+  not common words (``Sarah Raghunathan``), at most four words;
+* it is redacted when it holds an unambiguous name word, or two name words (``Grant Taylor``), or follows a
+  cue word (``Dear``, ``Hi``, ``called``, ``with``, ...: ``Dear Grace``);
+* after a strong cue (``Dear``, ``Hi``, ``Hello``, ``Met``, ``Called``, ``Emailed``, ...) capitalized words
+  are a name even when the lexicon does not know them (``Met Aleksanteri Partanen``).
+
+After an honorific (``Mr``, ``Mrs``, ``Ms``, ``Dr``, ``Prof``, ...) one to three capitalized words are a
+person whatever the lexicon says (``Dr. Xyzzy``); the honorific is redacted with the name.
+
+Not found: names in lower case or all capitals, unknown names without an honorific, a strong cue or a known
+name next to them, names in other scripts, the particles of ``van der Berg`` or ``de la Cruz`` (the
+capitalized parts are found) and abbreviated first names (``H.-Dieter``). Over-redacted: words that are
+surnames and not in the common-word lists (``Jackson`` the city, company names made of surnames), and
+capitalized words after a strong cue (``Called Acme Support``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from functools import cache
+
+from faker.providers.lorem.en_US import Provider as EnglishWords
+
+from streams.transforms.pii.base import LOWER_LETTERS, UPPER_LETTERS, Detector, Hit
+
+PERSON = "PERSON"
+
+LEXICON_LOCALES = (
+    "en_US",
+    "en_GB",
+    "en_IE",
+    "en_IN",
+    "de_DE",
+    "fr_FR",
+    "es_ES",
+    "es_MX",
+    "it_IT",
+    "nl_NL",
+    "pt_BR",
+    "pt_PT",
+    "pl_PL",
+    "sv_SE",
+)
+_NAME_ATTRIBUTES = (
+    "first_names",
+    "first_names_male",
+    "first_names_female",
+    "first_names_nonbinary",
+    "last_names",
+    "last_names_male",
+    "last_names_female",
+)
+
+#: Common English words that are also first or last names: alone (without a cue or a second name) they are
+#: not redacted. Faker's English word list adds to these.
+AMBIGUOUS = frozenset(
+    """
+    will bill mark grant chase miles rose joy faith hope grace dawn art rich guy pat sunny summer winter autumn
+    spring jack frank hunter carter mason cooper baker parker taylor turner porter price page long young little
+    king bishop bell hill brown green white black gray grey wood woods stone rice banks field fields west north
+    south east lane ford day love cross ray reed read rock cash major law short strong hall house church park
+    mills best case key power walker fisher hunt wolf fox bird crane lamb knight cook butler carpenter miller
+    marshall glass christian angel destiny crystal amber ruby pearl jade ivy holly daisy lily iris violet
+    heather olive hazel ginger sky star river brook brooks justice liberty harmony trinity precious sage royal
+    prince duke earl baron dean don gene norman sterling august bay beach bean berry bond bright brooks bush
+    chambers cole craft dale dove drake early forest frost gates gold golden hardy hay head holiday hood horn
+    hope hurst jewel joy lake lord march marsh may mercy moody moss nation oakley paris penny pike plant pool
+    pope post pride rain ranger rivers robin rush salt sharp shepherd silver slate snow spear steel stern
+    storm street sweet swift temple thorn tower trail trust vale victory wade ward warren waters wells wise
+    york young""".split()
+)
+_CALENDAR = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+_ORG_WORDS = frozenset(
+    "inc llc ltd corp corporation company co group bank street st avenue ave road rd plc gmbh ag sa bv".split()
+)
+#: A word right before a run that says a person follows ("Dear Grace", "spoke with Mark"): an ambiguous name
+#: after it is redacted.
+CUES = frozenset(
+    "dear hi hello hey thanks thank called call calling emailed email met meet meeting contact contacted "
+    "spoke speak speaking with from by cc attn per asked ask told tell texted text via rep agent client "
+    "customer manager mr mrs ms dr".split()
+)
+HONORIFICS = (
+    "Mrs",
+    "Mr",
+    "Ms",
+    "Miss",
+    "Mx",
+    "Dr",
+    "Prof",
+    "Professor",
+    "Sir",
+    "Dame",
+    "Lady",
+    "Lord",
+    "Rev",
+    "Mme",
+    "Mlle",
+    "Herr",
+    "Frau",
+    "Sra",
+    "Srta",
+    "Sr",
+)
+
+#: Cues strong enough that capitalized words after them are taken for a name even when the lexicon does not
+#: know them ("Met Aleksanteri Partanen", "Contact Mr. Xyzzy"); "with", "from" or "via" are not ("via Zoom",
+#: "from Boston").
+STRONG_CUES = frozenset(
+    "dear hi hello hey met called emailed texted contacted attn".split() + [h.lower() for h in HONORIFICS]
+)
+CUES = CUES | STRONG_CUES
+
+_UP = UPPER_LETTERS
+_LO = LOWER_LETTERS
+TOKEN = rf"[{_UP}](?:[{_LO}]*['\u2019][{_UP}])?[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)*"
+# A name word ends at a word boundary, before a possessive, but not inside an email or a dotted identifier
+# ("Sarah.Jones@example.com" is the email detector's).
+_END = r"(?:(?=['\u2019]s\b)|(?![\w@]|[.'\u2019\-]\w))"
+_WORD = TOKEN + _END
+SEQUENCE_PATTERN = rf"(?<![\w'\u2019\-.]){_WORD}(?:[ ]{_WORD}){{0,3}}"
+TITLE_PATTERN = rf"(?<![\w'\u2019\-.])(?:{'|'.join(HONORIFICS)})\.?[ ]+{_WORD}(?:[ ]{_WORD}){{0,2}}"
+
+_TITLE_HEAD = re.compile(r"\w+\.?[ ]+")
+_PREVIOUS_WORD = re.compile(r"(\w+)(\.?)[ ,:]*\Z")
+_HONORIFIC_WORDS = frozenset(h.lower() for h in HONORIFICS)
+
+_OTHER, _UNKNOWN, _NAME, _AMBIGUOUS_NAME = 0, 1, 2, 3
+
+
+@cache
+def lexicon() -> tuple[frozenset[str], frozenset[str]]:
+    """(names, common words), built once from Faker's bundled provider lists."""
+    names: set[str] = set()
+    for locale in LEXICON_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attribute in _NAME_ATTRIBUTES:
+            for entry in getattr(provider, attribute, ()) or ():
+                for part in str(entry).replace("\u2019", "'").split():
+                    if len(part) >= 2 and part[0].isupper() and not part.endswith("."):
+                        names.add(part)
+    common = {word.lower() for word in EnglishWords.word_list} | AMBIGUOUS | _CALENDAR | _ORG_WORDS
+    return frozenset(names), frozenset(common)
+
+
+class NameFinder:
+    def __init__(self) -> None:
+        self.names, self.common = lexicon()
+
+    def kind(self, word: str) -> int:
+        word = word.replace("\u2019", "'")
+        lowered = word.lower()
+        named = word in self.names or ("-" in word and any(part in self.names for part in word.split("-")))
+        if named:
+            return _AMBIGUOUS_NAME if lowered in self.common else _NAME
+        return _OTHER if lowered in self.common else _UNKNOWN
+
+    def _word_before(self, text: str, start: int) -> str:
+        match = _PREVIOUS_WORD.search(text, max(0, start - 24), start)
+        if match is None:
+            return ""
+        word = match.group(1).lower()
+        # After a full stop only an abbreviated honorific ("Mr.") is a cue: otherwise a sentence ended there.
+        return word if not match.group(2) or word in _HONORIFIC_WORDS else ""
+
+    def sequence(self, text: str, start: int, end: int) -> Hit:
+        words = text[start:end].split(" ")
+        offsets: list[int] = []
+        position = start
+        for word in words:
+            offsets.append(position)
+            position += len(word) + 1
+        kinds = [self.kind(word) for word in words]
+        spans: list[tuple[int, int, str]] = []
+        i, count = 0, len(words)
+        while i < count:
+            if kinds[i] == _OTHER:
+                i += 1
+                continue
+            cue = words[i - 1].lower() if i else self._word_before(text, start)
+            if kinds[i] == _UNKNOWN and cue not in STRONG_CUES:
+                i += 1
+                continue
+            j = i + 1
+            while j < count and j - i < 4 and kinds[j] != _OTHER:
+                j += 1
+            run = kinds[i:j]
+            if _NAME in run or sum(k >= _NAME for k in run) >= 2 or cue in CUES:
+                spans.append((offsets[i], offsets[j - 1] + len(words[j - 1]), PERSON))
+                i = j
+            else:
+                i += 1
+        return Hit(end, tuple(spans))
+
+    def titled(self, text: str, start: int, end: int) -> Hit:
+        head = _TITLE_HEAD.match(text, start, end)
+        first = head.end() if head else start
+        words = text[first:end].split(" ")
+        stop = first + len(words[0])
+        for word in words[1:]:
+            if self.kind(word) == _OTHER:
+                break
+            stop += 1 + len(word)
+        return Hit(stop, ((start, stop, PERSON),))
+
+
+def name_detectors(entities: frozenset[str]) -> list[Detector]:
+    if PERSON not in entities:
+        return []
+    finder = NameFinder()
+    return [
+        Detector("person_title", PERSON, "capital", TITLE_PATTERN, finder.titled),
+        Detector("person", PERSON, "capital", SEQUENCE_PATTERN, finder.sequence),
+    ]

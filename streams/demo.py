@@ -18,6 +18,9 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from streams.generator.debezium import CONTACTS_TOPIC, CdcEvent, CrmCdcGenerator
 from streams.generator.producer import TOPICS, CdcProducer
+from streams.generator.salesforce import CONTACT_TOPIC as SFDC_CONTACTS
+from streams.generator.salesforce import TOPICS as SFDC_TOPICS
+from streams.generator.salesforce import SalesforceCdcGenerator
 from streams.kafka_admin import delete_topics, ensure_topics
 from streams.leaks import LeakScanner
 from streams.policy.loader import load_policy
@@ -67,6 +70,22 @@ def _wait_for_audits(settings: Settings, expected: int, worker: subprocess.Popen
     return seen
 
 
+def _forget_subjects(settings: Settings, topics: list[str]) -> None:
+    """A demo run starts from scratch: its topics' subjects go too, or a changed policy would (rightly) be
+    refused as incompatible with what an earlier run registered."""
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    client = SchemaRegistryClient({"url": settings.registry_url})
+    subjects = set(client.get_subjects())
+    for subject in (f"{t}-{part}" for t in topics for part in ("key", "value")):
+        if subject in subjects:
+            for permanent in (False, True):
+                try:
+                    client.delete_subject(subject, permanent=permanent)
+                except SchemaRegistryError:
+                    pass
+
+
 def _stop(worker: subprocess.Popen[bytes]) -> None:
     if worker.poll() is None:
         worker.send_signal(signal.SIGTERM)
@@ -89,12 +108,17 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
     try:
         loaded = load_policy(settings.policy_file)
         outputs = [s.output_topic for s in loaded.policy.sources]
-        demo_topics = [*TOPICS, *outputs, settings.audit_topic, settings.dead_letter_topic]
+        demo_topics = [*TOPICS, *SFDC_TOPICS, *outputs, settings.audit_topic, settings.dead_letter_topic]
         delete_topics(settings.kafka_bootstrap, demo_topics)
+        _forget_subjects(settings, demo_topics)
         ensure_topics(settings.kafka_bootstrap, demo_topics, settings.topic_partitions)
 
+        # Four fifths Debezium (contacts, accounts), one fifth Salesforce change events (Contact, Account).
         generator = CrmCdcGenerator(seed=7)
-        events: list[CdcEvent] = list(generator.events(count))
+        salesforce = SalesforceCdcGenerator(seed=11)
+        sfdc_count = count // 5
+        events: list[CdcEvent] = [*generator.events(count - sfdc_count), *salesforce.events(sfdc_count)]
+        identifiers = generator.identifiers.values | salesforce.identifiers.values
         producer = CdcProducer(settings.kafka_bootstrap, settings.registry_url)
         t0 = time.monotonic()
         producer.produce(events)
@@ -128,7 +152,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
 
         registry = SchemaRegistryClient({"url": settings.registry_url})
         deserializer = AvroDeserializer(registry)
-        scanner = LeakScanner(generator.identifiers.values)
+        scanner = LeakScanner(identifiers)
         anonymized: dict[str, list[Record]] = {t: read_topic(settings.kafka_bootstrap, t) for t in outputs}
         audits = read_topic(settings.kafka_bootstrap, settings.audit_topic)
         letters = read_topic(settings.kafka_bootstrap, settings.dead_letter_topic)
@@ -149,26 +173,49 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
 
         print("\n== samples (raw side masked for display) ==")
         contact_out = anonymized.get("anon.crm.public.contacts", [])
-        shown = 0
         for rec in contact_out:
-            if rec.value is None or shown >= 2:
-                continue
-            out = deserializer(rec.value, SerializationContext(rec.topic, MessageField.VALUE))
-            if out["op"] not in ("c", "u"):
+            out = deserializer(rec.value, SerializationContext(rec.topic, MessageField.VALUE)) if rec.value else None
+            if out is None or out["op"] != "u":
                 continue
             raw = next(
                 e
                 for e in events
-                if e.topic == CONTACTS_TOPIC
-                and e.value
-                and e.value["op"] == out["op"]
-                and e.value["ts_ms"] == out["ts_ms"]
+                if e.topic == CONTACTS_TOPIC and e.value and e.value["op"] == "u" and e.value["ts_ms"] == out["ts_ms"]
             )
-            print(f"-- op={out['op']} input (masked):")
+            print("-- Debezium update of a contact (after image). Input, masked for display:")
             print(json.dumps(_masked(raw.value["after"] if raw.value else None), default=str))
             print("   output:")
             print(json.dumps(out["after"], default=str))
-            shown += 1
+            break
+        for rec in anonymized.get(f"anon.{SFDC_CONTACTS}", []):
+            out = deserializer(rec.value, SerializationContext(rec.topic, MessageField.VALUE)) if rec.value else None
+            if out is None or out["ChangeEventHeader"]["changeType"] != "UPDATE":
+                continue
+            header = out["ChangeEventHeader"]
+            raw = next(
+                e
+                for e in events
+                if e.topic == SFDC_CONTACTS
+                and e.value
+                and e.value["ChangeEventHeader"]["commitNumber"] == header["commitNumber"]
+                and e.value["ChangeEventHeader"]["sequenceNumber"] == header["sequenceNumber"]
+            )
+            assert raw.value is not None
+            raw_fields = {k: v for k, v in raw.value.items() if v is not None and k != "ChangeEventHeader"}
+            print("-- Salesforce Contact UPDATE (sparse: changed fields only). Input, masked for display:")
+            print(json.dumps({"recordIds": "<raw hidden>", **(_masked(raw_fields) or {})}, default=str))
+            print("   output:")
+            print(
+                json.dumps(
+                    {
+                        "recordIds": header["recordIds"],
+                        "changedFields": header["changedFields"],
+                        **{k: v for k, v in out.items() if v is not None and k != "ChangeEventHeader"},
+                    },
+                    default=str,
+                )
+            )
+            break
 
         anonymized_out = sum(len(v) for v in anonymized.values())
         summary = {
@@ -180,7 +227,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
             "uncovered_fields_dropped": uncovered,
             "raw_value_leaks": scanner.total,
             "leaks_by_place": scanner.found,
-            "identifiers_checked": len(generator.identifiers.values),
+            "identifiers_checked": len(identifiers),
             "events_per_second": events_per_second,
             "worker_wall_seconds": round(wall, 1),
             "policy": {

@@ -19,7 +19,7 @@ from streams.policy.lint import DirectorySchemas, LintReport, lint_policy, rende
 from streams.policy.loader import load_policy
 from streams.policy.model import SourcePolicy
 
-from ..support import CONTACTS_TOPIC, DEBEZIUM_SCHEMAS, REPO_ROOT, load_avsc
+from ..support import CONTACTS_TOPIC, REPO_ROOT, load_avsc
 
 CRM_POLICY = REPO_ROOT / "policies" / "crm.yaml"
 SCHEMAS = REPO_ROOT / "schemas"
@@ -63,7 +63,7 @@ def schema_dir_with_output(tmp_path: Path, keyring: KeyRing) -> Path:
     """The Debezium input schemas plus the output subject derived from the clean policy, as if registered."""
     root = tmp_path / "schemas"
     root.mkdir()
-    for avsc in DEBEZIUM_SCHEMAS.glob("*.avsc"):
+    for avsc in SCHEMAS.rglob("*.avsc"):
         shutil.copy(avsc, root / avsc.name)
     contacts = load_policy(CRM_POLICY).policy.source_for_topic(CONTACTS_TOPIC)
     assert contacts is not None
@@ -81,7 +81,7 @@ def test_crm_policy_lints_clean(keyring: KeyRing) -> None:
     assert report.errors == []
     assert report.findings == []
     assert report.policy_id == "crm-default"
-    assert [s.name for s in report.sources] == ["contacts", "accounts"]
+    assert [s.name for s in report.sources] == ["contacts", "accounts", "sfdc-contacts", "sfdc-accounts"]
     rows = {r["field"]: r for r in report.sources[0].rows}
     assert rows["email"]["transform"].startswith("tokenize(")
     assert rows["email"]["output"] == "string"
@@ -177,12 +177,12 @@ def test_missing_input_schema_is_an_error(tmp_path: Path, crm_data: dict[str, An
 def test_missing_key_schema_is_only_a_warning(tmp_path: Path, keyring: KeyRing) -> None:
     values_only = tmp_path / "schemas"
     values_only.mkdir()
-    for avsc in DEBEZIUM_SCHEMAS.glob("*-value.avsc"):
+    for avsc in SCHEMAS.rglob("*-value.avsc"):
         shutil.copy(avsc, values_only / avsc.name)
     report = lint(CRM_POLICY, keyring, values_only)
     assert report.ok
     assert codes(report) == {"missing_key_schema"}
-    assert {f.source for f in report.findings} == {"contacts", "accounts"}
+    assert {f.source for f in report.findings} == {"contacts", "accounts", "sfdc-contacts", "sfdc-accounts"}
 
 
 def test_unchanged_policy_is_compatible_with_its_registered_output(
@@ -290,7 +290,7 @@ def test_to_json(tmp_path: Path, crm_data: dict[str, Any], keyring: KeyRing) -> 
     assert clean["policy_id"] == "crm-default"
     assert len(clean["policy_hash"]) == 64
     assert clean["findings"] == []
-    assert [s["name"] for s in clean["sources"]] == ["contacts", "accounts"]
+    assert [s["name"] for s in clean["sources"]] == ["contacts", "accounts", "sfdc-contacts", "sfdc-accounts"]
     assert {"field", "type", "transform", "output"} <= set(clean["sources"][0]["rows"][0])
 
     data = variant(crm_data)

@@ -77,16 +77,32 @@ def _preflight(settings: Settings, loaded: LoadedPolicy) -> None:
 @main.command()
 @click.option("-n", "--count", default=10_000, show_default=True, help="Number of CDC events.")
 @click.option("--seed", default=7, show_default=True, help="Faker seed (synthetic data only).")
-def generate(count: int, seed: int) -> None:
-    """Produce synthetic Debezium CRM events (contacts, accounts) to the source topics."""
-    from streams.generator.debezium import CrmCdcGenerator
+@click.option(
+    "--source",
+    type=click.Choice(["debezium", "salesforce", "all"]),
+    default="debezium",
+    show_default=True,
+    help="Debezium contacts/accounts, Salesforce Contact/Account change events, or both (4:1).",
+)
+def generate(count: int, seed: int, source: str) -> None:
+    """Produce synthetic CRM change events to the source topics, through the registry (AvroSerializer)."""
+    from streams.generator.debezium import CdcEvent, CrmCdcGenerator
     from streams.generator.producer import TOPICS, CdcProducer
+    from streams.generator.salesforce import TOPICS as SFDC_TOPICS
+    from streams.generator.salesforce import SalesforceCdcGenerator
     from streams.kafka_admin import ensure_topics
 
     settings = get_settings()
-    ensure_topics(settings.kafka_bootstrap, TOPICS, settings.topic_partitions)
+    sfdc_count = {"debezium": 0, "salesforce": count, "all": count // 5}[source]
+    events: list[CdcEvent] = [
+        *CrmCdcGenerator(seed).events(count - sfdc_count),
+        *SalesforceCdcGenerator(seed).events(sfdc_count),
+    ]
+    ensure_topics(
+        settings.kafka_bootstrap, {e.topic for e in events} or set(TOPICS) | set(SFDC_TOPICS), settings.topic_partitions
+    )
     producer = CdcProducer(settings.kafka_bootstrap, settings.registry_url)
-    produced = producer.produce(CrmCdcGenerator(seed).events(count))
+    produced = producer.produce(events)
     producer.flush()
     click.echo(json.dumps({"events_produced": produced}))
 
@@ -203,7 +219,10 @@ def policy_init(
         if schema is None:
             raise click.ClickException(f"subject {subject} not found")
         topic = topic or subject.removesuffix("-value")
-    text = starter_policy(schema, topic)
+    try:
+        text = starter_policy(schema, topic)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     if output:
         output.write_text(text)
         click.echo(f"wrote {output}")

@@ -48,22 +48,31 @@ NAME_RULES: list[tuple[re.Pattern[str], str, str]] = [
 ]
 
 
+RULE_TYPES = {
+    "tokenize": {"string", "int", "long", "bytes"},
+    "mask": {"string"},
+    "prefix_length": {"string"},
+    "scrub_text": {"string"},
+    "bucket_width": {"int", "long", "float", "double"},
+    "generalize, to:": {"int", "long", "string"},
+}
+
+
+def _fits(rule: str, base: str) -> bool:
+    """A guessed rule only applies to the types its transform accepts (a boolean `HasOptedOutOfFax` is no fax)."""
+    return all(base in types for marker, types in RULE_TYPES.items() if marker in rule)
+
+
 def guess(name: str, avro_type: Any) -> Guess:
     inner, _ = split_nullable(avro_type)
     base, logical = base_name(inner), logical_name(inner)
     lowered = name.lower()
     if logical in DATE_LOGICALS and not re.search(r"birth|dob", lowered):
         return Guess("{transform: generalize, to: month}", "timestamp: month keeps trends, hides the instant")
+    if re.search(r"[a-z]Id$", name) and base in ("string", "long", "int"):  # Salesforce-style AccountId, OwnerId
+        return Guess("{transform: tokenize, scope: id}", "identifier (…Id)")
     for pattern, rule, reason in NAME_RULES:
-        if pattern.search(lowered):
-            if "tokenize" in rule and base not in ("string", "int", "long", "bytes"):
-                break
-            if "prefix_length" in rule and base != "string":
-                break
-            if "bucket_width" in rule and base not in ("int", "long", "float", "double"):
-                break
-            if "scrub_text" in rule and base != "string":
-                break
+        if pattern.search(lowered) and _fits(rule, base):
             return Guess(rule, reason)
     if base == "boolean":
         return Guess("keep", "boolean flag")
@@ -75,13 +84,18 @@ def guess(name: str, avro_type: Any) -> Guess:
 
 
 def _row_schema(schema: Any) -> tuple[dict[str, Any], str]:
+    """The record whose fields the policy names, and the envelope kind the schema belongs to."""
     expanded = expand(schema)
-    names = {f["name"] for f in expanded.get("fields", [])} if isinstance(expanded, dict) else set()
+    fields = expanded.get("fields", []) if isinstance(expanded, dict) else []
+    names = {f["name"] for f in fields}
     if {"before", "after", "op"} <= names:
-        after = next(f for f in expanded["fields"] if f["name"] == "after")
+        after = next(f for f in fields if f["name"] == "after")
         inner, _ = split_nullable(after["type"])
         return inner, "debezium"
-    return expanded, "debezium"
+    if fields and fields[0]["name"] == "ChangeEventHeader":
+        # Salesforce CDC: the header is handled by the envelope; the policy names the object fields.
+        return {**expanded, "fields": fields[1:]}, "salesforce"
+    raise ValueError("not a Debezium envelope (before/after/op) nor a Salesforce change event (ChangeEventHeader)")
 
 
 def starter_policy(schema: Any, topic: str, policy_id: str = "starter") -> str:

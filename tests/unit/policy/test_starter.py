@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from streams.keys import KeyRing
 from streams.policy.lint import DirectorySchemas, lint_policy
 from streams.policy.loader import parse_policy
 from streams.policy.starter import guess, starter_policy
+from streams.settings import REPO_ROOT
 
 from ..support import ACCOUNTS_TOPIC, CONTACTS_TOPIC, DEBEZIUM_SCHEMAS, load_avsc
 
@@ -197,3 +199,18 @@ def test_cli_init_needs_exactly_one_of_subject_and_schema(both: bool) -> None:
     result = CliRunner().invoke(main, ["policy", "init", *args])
     assert result.exit_code == 2
     assert "exactly one of --subject S or --schema FILE" in result.output
+
+
+def test_starter_policy_for_a_salesforce_change_event_lints_clean(keyring: KeyRing) -> None:
+    """The header is the envelope's business: the starter names the object fields, with …Id fields tokenized
+    and a boolean whose name mentions a phone (HasOptedOutOfFax) not given a phone mask."""
+    schema = json.loads((REPO_ROOT / "schemas" / "salesforce" / "sfdc.ContactChangeEvent-value.avsc").read_text())
+    text = starter_policy(schema, "sfdc.ContactChangeEvent")
+    loaded = parse_policy(text.encode(), Path("starter.yaml"))
+    [source] = loaded.policy.sources
+    assert source.envelope == "salesforce"
+    assert "ChangeEventHeader" not in source.fields
+    assert source.fields["AccountId"].transform == "tokenize"
+    assert source.fields["HasOptedOutOfFax"].transform == "keep"
+    report = lint_policy(loaded, DirectorySchemas(REPO_ROOT / "schemas"), keyring)
+    assert report.ok, report.findings

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY) (Python >= 3.11)"; exit 1; }
 	@test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q -e '.[dev]'
+	$(PYTHON) -m pip install -q -e '.[dev,bench]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the package with dev tools (pip cache reused)
@@ -50,4 +50,27 @@ test: install ## Lint, start services, run every test, stop services
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	exit $$rc
 
-.PHONY: help install services-up services-down services-status demo lint unit test
+# Benchmarks (tests/bench): the services are stopped afterwards whatever the run does (BENCH_KEEP_SERVICES=1
+# leaves them running, for a shared machine). BENCH_ARGS passes options to `python -m tests.bench.run`.
+bench: install ## Benchmark L0/L1/L2 baselines vs the processor + core vs Presidio (last line JSON)
+	$(PYTHON) -m pip install -q -e '.[dev,bench]'
+	$(CLI) services up
+	rc=0; $(PYTHON) -m tests.bench.run $(BENCH_ARGS) || rc=$$?; \
+	[ -n "$(BENCH_KEEP_SERVICES)" ] || $(CLI) services down >/dev/null || true; \
+	exit $$rc
+
+bench-quick: install ## The benchmark with small sizes (about 1-2 minutes)
+	$(PYTHON) -m pip install -q -e '.[dev,bench]'
+	$(CLI) services up
+	rc=0; $(PYTHON) -m tests.bench.run --quick $(BENCH_ARGS) || rc=$$?; \
+	[ -n "$(BENCH_KEEP_SERVICES)" ] || $(CLI) services down >/dev/null || true; \
+	exit $$rc
+
+soak: install ## Run the processor for 10 minutes under load; is its RSS flat within 10% after warm-up?
+	$(PYTHON) -m pip install -q -e '.[dev,bench]'
+	$(CLI) services up
+	rc=0; $(PYTHON) -m tests.bench.run --soak 600 $(BENCH_ARGS) || rc=$$?; \
+	[ -n "$(BENCH_KEEP_SERVICES)" ] || $(CLI) services down >/dev/null || true; \
+	exit $$rc
+
+.PHONY: help install services-up services-down services-status demo lint unit test bench bench-quick soak

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(
         3, ge=1, description="Partitions for topics the processor creates (CRM_ANON_TOPIC_PARTITIONS)."
     )
+    offload: bool = Field(
+        True,
+        description="Run the pipeline in a child process so consuming and anonymizing use two cores "
+        "(CRM_ANON_OFFLOAD).",
+    )
     producer_linger_ms: int = Field(5, ge=0, description="Producer linger, ms (CRM_ANON_PRODUCER_LINGER_MS).")
     web_enabled: bool = Field(False, description="Faust web server for health/metrics (CRM_ANON_WEB_ENABLED).")
     web_port: int = Field(6066, description="Faust web port on 127.0.0.1 (CRM_ANON_WEB_PORT).")

@@ -34,7 +34,7 @@ class CdcProducer:
                 "acks": "all",
                 "enable.idempotence": True,
                 "linger.ms": linger_ms,
-                "compression.type": "none",
+                "compression.type": "lz4",  # as Debezium/Connect producers often do: the worker must read it
             }
         )
         self._serializers: dict[tuple[str, str], AvroSerializer] = {}

@@ -8,6 +8,7 @@ through librdkafka (see ``sink.py`` for why).
 from __future__ import annotations
 
 import os
+from concurrent.futures.process import BrokenProcessPool
 
 import faust
 import structlog
@@ -16,6 +17,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from streams.deadletter import DeadLetterSealer
 from streams.keys import keyring_from_settings, parse_key
 from streams.policy.loader import LoadedPolicy, load_policy
+from streams.processor.offload import OffloadedPipeline
 from streams.processor.pipeline import DeliveryError, Pipeline, RawRecord, Sink
 from streams.processor.sink import KafkaSink
 from streams.serde.registry import SchemaCache
@@ -62,9 +64,15 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
         web_port=settings.web_port,
         web_bind="127.0.0.1",
     )
-    sink = KafkaSink(settings.kafka_bootstrap, linger_ms=settings.producer_linger_ms)
-    pipeline = build_pipeline(settings, loaded, sink)
-    source = app.topic(*pipeline.source_topics, key_serializer="raw", value_serializer="raw")
+    pipeline: Pipeline | OffloadedPipeline
+    if settings.offload:
+        pipeline = OffloadedPipeline(settings.model_copy(update={"policy_file": loaded.path}))
+    else:
+        pipeline = build_pipeline(
+            settings, loaded, KafkaSink(settings.kafka_bootstrap, linger_ms=settings.producer_linger_ms)
+        )
+    source_topics = [s.topic for s in loaded.policy.sources]
+    source = app.topic(*source_topics, key_serializer="raw", value_serializer="raw")
     within = settings.batch_window_ms / 1000.0
 
     @app.agent(source, name="anonymize")
@@ -86,11 +94,11 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
             ]
             try:
                 stats = await pipeline.process(records)
-            except DeliveryError as exc:
+            except (DeliveryError, BrokenProcessPool) as exc:
                 # Faust acknowledges a take_events batch even when the loop body raises, which would commit
                 # offsets of events whose audit or dead letter never reached the broker. Stop the process
                 # without committing instead; on restart the batch is processed again (at-least-once).
-                log.critical("delivery_failed_stopping", detail=str(exc))
+                log.critical("delivery_failed_stopping", error=type(exc).__name__, detail=str(exc)[:200])
                 os._exit(70)
             log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)
 

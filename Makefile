@@ -73,4 +73,9 @@ soak: install ## Run the processor for 10 minutes under load; is its RSS flat wi
 	[ -n "$(BENCH_KEEP_SERVICES)" ] || $(CLI) services down >/dev/null || true; \
 	exit $$rc
 
-.PHONY: help install services-up services-down services-status demo lint unit test bench bench-quick soak
+bench-transforms: install ## Microbenchmarks: us/value per transform, OpenDP scalar vs vectorized, scrub_text per note
+	$(PYTHON) -m tests.bench.transforms_micro
+	$(PYTHON) -m tests.bench.dp_micro
+	$(PYTHON) -m tests.bench.scrub_text_micro
+
+.PHONY: help install services-up services-down services-status demo lint unit test bench bench-quick soak bench-transforms

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -52,6 +53,10 @@ def worker(policy_path: Path | None) -> None:
     from streams.processor.app import create_app
 
     app = create_app(settings, loaded)
+    # As in the pipeline process (offload.py): long-lived start-up objects frozen, fewer collector passes.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
 
 

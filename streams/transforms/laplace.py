@@ -26,7 +26,7 @@ Mechanism: noise with scale ``sensitivity / epsilon``. ``float``/``double`` fiel
 (two-sided geometric) mechanism, saturating at the type's limits. The output type equals the input type.
 The measurement is built once per field when the policy is compiled, and each batch makes one vectorized
 OpenDP call per field: measured ~20 microseconds per value for doubles and ~7 for integers in a 500-value
-call, against ~85 and ~70 for one call per value (OpenDP 0.16, x86-64; ``tests/bench_dp.py``).
+call, against ~85 and ~70 for one call per value (OpenDP 0.16, x86-64; ``tests/bench/dp_micro.py``).
 ``epsilon`` on the bound transform is OpenDP's own privacy map at ``d_in = sensitivity``, checked to equal
 the configured epsilon.
 

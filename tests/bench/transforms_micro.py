@@ -5,7 +5,7 @@ the pipeline applies them (one call per field over a batch of values). Run:
 Values come from the synthetic generators, so costs reflect realistic inputs (notes with PII for
 scrub_text, ...). Every figure is the best of several rounds. DP transforms get distinct subjects per value,
 so their release cache never short-cuts a draw (the worst case). OpenDP scalar-versus-vectorized costs are
-in ``tests/bench_dp.py``.
+in ``tests/bench/dp_micro.py``.
 """
 
 from __future__ import annotations

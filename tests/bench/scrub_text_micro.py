@@ -1,4 +1,4 @@
-"""Cost of scrub_text per note, run by hand: ``.venv/bin/python -m tests.bench_scrub_text [notes]``.
+"""Cost of scrub_text per note, run by hand: ``.venv/bin/python -m tests.bench.scrub_text_micro [notes]``.
 
 Builds the seeded corpus of tests/unit/transforms/pii_corpus.py and reports the mean time per note (best of
 five runs, one transform instance, the whole corpus as one batch), by how much personal data a note holds,

@@ -1,5 +1,5 @@
 """Microbenchmark (not a test): microseconds per value of OpenDP noise, one scalar call per value versus one
-vectorized call over a batch. Run: ``.venv/bin/python tests/bench_dp.py [batch]``.
+vectorized call over a batch. Run: ``.venv/bin/python -m tests.bench.dp_micro [batch]``.
 
 Each figure is the best of several rounds (least disturbed by other load on the machine).
 """

@@ -8,14 +8,14 @@ import time
 import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastavro import parse_schema, schemaless_writer
 
 from streams import __version__
+from streams.settings import SCHEMA_DIR as SCHEMAS
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = SCHEMAS
 
 
 def load_schema(name: str) -> Any:

@@ -5,6 +5,7 @@ The README's configuration table lists each one; keep the two in step.
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Where schemas/ and policies/ live: the source checkout, or, for an installed wheel, the data files that
+# pyproject.toml installs under <prefix>/share/crm-anonymizer.
+INSTALLED_DATA = Path(sys.prefix) / "share" / "crm-anonymizer"
+DATA_ROOT = REPO_ROOT if (REPO_ROOT / "schemas").is_dir() else INSTALLED_DATA
+SCHEMA_DIR = DATA_ROOT / "schemas"
 
 
 class Settings(BaseSettings):
@@ -25,7 +31,7 @@ class Settings(BaseSettings):
         description="Confluent-compatible schema registry URL (CRM_ANON_REGISTRY_URL).",
     )
     policy_file: Path = Field(
-        REPO_ROOT / "policies" / "crm.yaml", description="Anonymization policy file (CRM_ANON_POLICY_FILE)."
+        DATA_ROOT / "policies" / "crm.yaml", description="Anonymization policy file (CRM_ANON_POLICY_FILE)."
     )
     tokenization_key: SecretStr = Field(
         SecretStr(""),
@@ -58,7 +64,8 @@ class Settings(BaseSettings):
     )
     producer_linger_ms: int = Field(5, ge=0, description="Producer linger, ms (CRM_ANON_PRODUCER_LINGER_MS).")
     web_enabled: bool = Field(False, description="Faust web server for health/metrics (CRM_ANON_WEB_ENABLED).")
-    web_port: int = Field(6066, description="Faust web port on 127.0.0.1 (CRM_ANON_WEB_PORT).")
+    web_port: int = Field(6066, description="Faust web port (CRM_ANON_WEB_PORT).")
+    web_bind: str = Field("127.0.0.1", description="Faust web bind address; 0.0.0.0 in containers (CRM_ANON_WEB_BIND).")
     state_dir: Path = Field(
         REPO_ROOT / ".local", description="Local services data, logs and pids (CRM_ANON_STATE_DIR)."
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Producer
@@ -13,8 +12,9 @@ from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from streams.generator.debezium import ACCOUNTS_TOPIC, CONTACTS_TOPIC, CdcEvent
+from streams.settings import SCHEMA_DIR as SCHEMAS
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent.parent / "schemas" / "debezium"
+SCHEMA_DIR = SCHEMAS / "debezium"
 SCHEMA_DIRS = (SCHEMA_DIR, SCHEMA_DIR.parent / "salesforce")  # looked up in this order, by topic
 TOPICS = (CONTACTS_TOPIC, ACCOUNTS_TOPIC)
 

@@ -17,18 +17,18 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from faker import Faker
 
 from streams.avro_types import expand, split_nullable
 from streams.generator.debezium import CdcEvent, Identifiers
+from streams.settings import SCHEMA_DIR as SCHEMAS
 
 CONTACT_TOPIC = "sfdc.ContactChangeEvent"
 ACCOUNT_TOPIC = "sfdc.AccountChangeEvent"
 TOPICS = (CONTACT_TOPIC, ACCOUNT_TOPIC)
-SCHEMA_DIR = Path(__file__).resolve().parent.parent.parent / "schemas" / "salesforce"
+SCHEMA_DIR = SCHEMAS / "salesforce"
 OVERFLOW_ID = "000000000000000AAA"
 KEY_PREFIX = {CONTACT_TOPIC: "003", ACCOUNT_TOPIC: "001"}
 ENTITY = {CONTACT_TOPIC: "Contact", ACCOUNT_TOPIC: "Account"}

@@ -62,7 +62,7 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
-        web_bind="127.0.0.1",
+        web_bind=settings.web_bind,
     )
     pipeline: Pipeline | OffloadedPipeline
     if settings.offload:

@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,19 @@ class Record:
 
 def _as_bytes(data: str | bytes | None) -> bytes | None:
     return data.encode() if isinstance(data, str) else data
+
+
+def _watermarks(consumer: Consumer, partition: TopicPartition, attempts: int = 20) -> tuple[int, int]:
+    """Low/high watermarks; a topic created a moment ago can answer NOT_LEADER for a while, so retry."""
+    for attempt in range(attempts):
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=15)
+            return int(low), int(high)
+        except KafkaException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
+    raise AssertionError("unreachable")
 
 
 def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Record]:
@@ -41,7 +54,7 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Reco
         ends: dict[int, int] = {}
         assignment = []
         for p in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15)
+            low, high = _watermarks(consumer, TopicPartition(topic, p))
             if high > low:
                 ends[p] = high
                 assignment.append(TopicPartition(topic, p, low))

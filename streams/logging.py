@@ -11,7 +11,7 @@ import sys
 
 import structlog
 
-NOISY_LIBRARIES = ("faust", "aiokafka", "mode", "kafka", "httpx", "httpcore", "confluent_kafka")
+NOISY_LIBRARIES = ("faust", "aiokafka", "mode", "kafka", "httpx", "httpcore", "httpx2", "httpcore2", "confluent_kafka")
 
 
 def configure(level: str = "info", fmt: str = "console") -> None:

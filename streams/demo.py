@@ -123,6 +123,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
         t0 = time.monotonic()
         producer.produce(events)
         producer.flush()
+        del producer  # its librdkafka threads would complain once the broker stops
         print(f"produced {len(events)} events in {time.monotonic() - t0:.1f}s ({Counter(e.topic for e in events)})")
 
         log_path = settings.state_dir / "logs" / f"demo-worker-{run_id}.log"
@@ -250,8 +251,12 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
         print(f"{'uncovered (dropped)':>22}: {', '.join(uncovered) or '-'}")
         ok = anonymized_out + len(letters) == len(events) and len(audits) == len(events) and scanner.total == 0
         print(f"{'result':>22}: {'OK' if ok else 'FAILED'}")
-        print(json.dumps(summary))
-        return 0 if ok else 1
+        last_line = json.dumps(summary)
+        code = 0 if ok else 1
     finally:
         if started_services:
             local.down(settings)
+    # The JSON object is the very last line, after the services' shutdown messages.
+    sys.stderr.flush()
+    print(last_line, flush=True)
+    return code

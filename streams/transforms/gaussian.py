@@ -41,13 +41,13 @@ import math
 from typing import Any, Literal
 
 import opendp.prelude as dp
-from pydantic import Field, FiniteFloat, PositiveFloat, model_validator
+from pydantic import Field
 
 from streams.errors import PolicyError
 from streams.transforms.base import Transform
 from streams.transforms.dp_cache import DEFAULT_CAPACITY
-from streams.transforms.laplace import NumericNoise, float_domain, fmt
-from streams.transforms.rule import BuildContext, RuleBase
+from streams.transforms.laplace import NoiseRule, NumericNoise, float_domain, fmt
+from streams.transforms.rule import BuildContext
 
 dp.enable_features("contrib")
 
@@ -128,21 +128,9 @@ class Gaussian(NumericNoise):
         return measurement
 
 
-class GaussianRule(RuleBase):
+class GaussianRule(NoiseRule):
     transform: Literal["gaussian"]
-    epsilon: PositiveFloat = Field(allow_inf_nan=False)
     delta: float = Field(gt=0, lt=1)
-    lower: FiniteFloat
-    upper: FiniteFloat
-    sensitivity: PositiveFloat | None = Field(None, allow_inf_nan=False)
-    clamp_output: bool = False
-    release_cache: int = Field(DEFAULT_CAPACITY, ge=0)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> GaussianRule:
-        if not self.lower < self.upper:
-            raise ValueError("gaussian needs lower < upper")
-        return self
 
     def build(self, ctx: BuildContext) -> Transform:
         return Gaussian(

@@ -49,7 +49,7 @@ import copy
 import math
 from abc import abstractmethod
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import opendp.prelude as dp
 from pydantic import Field, FiniteFloat, PositiveFloat, model_validator
@@ -242,8 +242,9 @@ class Laplace(NumericNoise):
         return measurement
 
 
-class LaplaceRule(RuleBase):
-    transform: Literal["laplace"]
+class NoiseRule(RuleBase):
+    """Parameters every DP noise rule shares (laplace, gaussian): required epsilon and clamping bounds."""
+
     epsilon: PositiveFloat = Field(allow_inf_nan=False)
     lower: FiniteFloat
     upper: FiniteFloat
@@ -252,10 +253,14 @@ class LaplaceRule(RuleBase):
     release_cache: int = Field(DEFAULT_CAPACITY, ge=0)
 
     @model_validator(mode="after")
-    def _bounds(self) -> LaplaceRule:
+    def _bounds(self) -> Self:
         if not self.lower < self.upper:
-            raise ValueError("laplace needs lower < upper")
+            raise ValueError(f"{getattr(self, 'transform', 'noise')} needs lower < upper")
         return self
+
+
+class LaplaceRule(NoiseRule):
+    transform: Literal["laplace"]
 
     def build(self, ctx: BuildContext) -> Transform:
         return Laplace(self.epsilon, self.lower, self.upper, self.sensitivity, self.clamp_output, self.release_cache)

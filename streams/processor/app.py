@@ -94,11 +94,14 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
             ]
             try:
                 stats = await pipeline.process(records)
-            except (DeliveryError, BrokenProcessPool) as exc:
+            except Exception as exc:
                 # Faust acknowledges a take_events batch even when the loop body raises, which would commit
-                # offsets of events whose audit or dead letter never reached the broker. Stop the process
-                # without committing instead; on restart the batch is processed again (at-least-once).
-                log.critical("delivery_failed_stopping", error=type(exc).__name__, detail=str(exc)[:200])
+                # offsets of events that have neither an output nor a dead letter (a delivery failure, a dead
+                # child process, a bug). Stop without committing instead; on restart the batch is processed
+                # again (at-least-once). Only the exception type and our own messages are logged: ours never
+                # hold values (DeliveryError, BrokenProcessPool); anything else is logged by type alone.
+                known = isinstance(exc, DeliveryError | BrokenProcessPool)
+                log.critical("batch_failed_stopping", error=type(exc).__name__, detail=str(exc)[:200] if known else "")
                 os._exit(70)
             log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)
 

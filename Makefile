@@ -1,6 +1,6 @@
 # crm-anonymizer: `make help` lists the targets.
 SHELL := /bin/bash
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 CLI := $(PYTHON) -m streams.cli
@@ -13,7 +13,7 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null || { echo "need $(PY) (Python >= 3.11)"; exit 1; }
+	@$(PY) -c "import sys; sys.exit(sys.version_info < (3, 11))" || { echo "need Python >= 3.11 (found: $(PY))"; exit 1; }
 	@test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
 	$(PYTHON) -m pip install -q -e '.[dev,bench]'

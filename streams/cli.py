@@ -39,6 +39,13 @@ def worker(policy_path: Path | None) -> None:
         settings = settings.model_copy(update={"policy_file": policy_path})
     app_logging.configure(settings.log_level, settings.log_format)
     loaded = load_policy(settings.policy_file)
+    from streams.keys import keyring_from_settings, parse_key
+
+    try:  # configuration errors as one clear line (never the key), not a traceback
+        keyring_from_settings(settings)
+        parse_key(settings.dead_letter_key, "CRM_ANON_DEAD_LETTER_KEY")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     _preflight(settings, loaded)
     outputs = [s.output_topic for s in loaded.policy.sources]
     ensure_topics(
@@ -75,7 +82,11 @@ def _preflight(settings: Settings, loaded: LoadedPolicy) -> None:
         )
     blocking = [f for f in report.findings if f.code in BLOCKING_AT_START]
     if blocking:
-        log.error("refusing_to_start", reason="policy does not fit the registered schemas", findings=len(blocking))
+        log.error(
+            "refusing_to_start",
+            reason="the policy cannot be compiled as configured, or breaks a registered output schema",
+            findings=len(blocking),
+        )
         sys.exit(2)
 
 

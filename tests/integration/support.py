@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -199,3 +200,24 @@ def deployed_worker(
                 except subprocess.TimeoutExpired:
                     deployment.process.kill()
                     deployment.process.wait(10)
+
+
+def create_topics(settings: Settings, topics: dict[str, tuple[int, dict[str, str]]]) -> None:
+    """Create topics (partitions, config) and wait until every partition has a leader."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    new = [NewTopic(name, num_partitions=n, replication_factor=1, config=cfg) for name, (n, cfg) in topics.items()]
+    for future in admin.create_topics(new, operation_timeout=30).values():
+        future.result()
+    deadline = time.monotonic() + 30
+    while True:
+        metadata = admin.list_topics(timeout=10).topics
+        if all(
+            name in metadata
+            and metadata[name].error is None
+            and len(metadata[name].partitions) == n
+            and all(p.leader >= 0 for p in metadata[name].partitions.values())
+            for name, (n, _) in topics.items()
+        ):
+            return
+        assert time.monotonic() < deadline, f"topics without leaders: {sorted(topics)}"
+        time.sleep(0.2)

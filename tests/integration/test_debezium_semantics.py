@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
@@ -32,7 +32,7 @@ from streams.policy.loader import parse_policy
 from streams.settings import Settings
 from streams.topic_reader import Record
 from tests.connect_avro import CUSTOMERS_FIELDS, DATASETS, TOMBSTONE, Dataset
-from tests.integration.support import Deployment, deployed_worker, schema_text, write_policy
+from tests.integration.support import Deployment, create_topics, deployed_worker, schema_text, write_policy
 from tests.unit.support import contact_envelope, contact_row
 
 T = TypeVar("T")
@@ -53,27 +53,6 @@ def retrying(action: Callable[[], T], timeout_s: float = 30.0) -> T:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-
-
-def create_topics(settings: Settings, topics: dict[str, tuple[int, dict[str, str]]]) -> None:
-    """Create topics (partitions, config) and wait until every partition has a leader."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    new = [NewTopic(name, num_partitions=n, replication_factor=1, config=cfg) for name, (n, cfg) in topics.items()]
-    for future in admin.create_topics(new, operation_timeout=30).values():
-        future.result()
-    deadline = time.monotonic() + 30
-    while True:
-        metadata = admin.list_topics(timeout=10).topics
-        if all(
-            name in metadata
-            and metadata[name].error is None
-            and len(metadata[name].partitions) == n
-            and all(p.leader >= 0 for p in metadata[name].partitions.values())
-            for name, (n, _) in topics.items()
-        ):
-            return
-        assert time.monotonic() < deadline, f"topics without leaders: {sorted(topics)}"
-        time.sleep(0.2)
 
 
 def topic_config(settings: Settings, topic: str) -> dict[str, str]:

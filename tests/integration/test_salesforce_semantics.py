@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
@@ -43,7 +42,7 @@ from streams.generator.salesforce import (
 from streams.settings import REPO_ROOT, Settings
 from streams.topic_reader import Record
 from streams.transforms.tokenize import Tokenize
-from tests.integration.support import Deployment, deployed_worker
+from tests.integration.support import Deployment, create_topics, deployed_worker
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -295,27 +294,6 @@ def retrying(action: Callable[[], T], timeout_s: float = 30.0) -> T:
             time.sleep(0.5)
 
 
-def create_topics(settings: Settings, names: list[str], partitions: int) -> None:
-    """Create topics of this deployment (unique names) and wait until every partition has a leader."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    new = [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names]
-    for future in admin.create_topics(new, operation_timeout=30).values():
-        future.result()
-    deadline = time.monotonic() + 30
-    while True:
-        metadata = admin.list_topics(timeout=10).topics
-        if all(
-            name in metadata
-            and metadata[name].error is None
-            and len(metadata[name].partitions) == partitions
-            and all(p.leader >= 0 for p in metadata[name].partitions.values())
-            for name in names
-        ):
-            return
-        assert time.monotonic() < deadline, f"topics without leaders: {names}"
-        time.sleep(0.2)
-
-
 def salesforce_schema_text(part: str) -> str:
     return json.dumps(json.loads((SCHEMA_DIR / f"{CONTACT_TOPIC}-{part}.avsc").read_text()))
 
@@ -399,7 +377,7 @@ def sfdc_worker(live_settings: Settings, tmp_path_factory: pytest.TempPathFactor
         source = contact_source() | {"topic": source_topic, "output_topic": output_topic}
         policy["sources"] = [source]
         path.write_text(yaml.safe_dump(policy, sort_keys=False))
-        create_topics(live_settings, [source_topic, output_topic], PARTITIONS)
+        create_topics(live_settings, {source_topic: (PARTITIONS, {}), output_topic: (PARTITIONS, {})})
 
     with deployed_worker(live_settings, tmp_path_factory.mktemp("sfdc"), writer) as deployment:
         yield deployment

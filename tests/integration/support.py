@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
@@ -28,6 +28,7 @@ from streams.settings import REPO_ROOT, Settings
 from streams.topic_reader import Record, read_topic
 
 SCHEMAS = REPO_ROOT / "schemas" / "debezium"
+T = TypeVar("T")
 
 
 def schema_text(name: str) -> str:
@@ -221,3 +222,16 @@ def create_topics(settings: Settings, topics: dict[str, tuple[int, dict[str, str
             return
         assert time.monotonic() < deadline, f"topics without leaders: {sorted(topics)}"
         time.sleep(0.2)
+
+
+def retrying(action: Callable[[], T], timeout_s: float = 30.0) -> T:
+    """Run ``action``, retrying transient broker errors (a topic just created can answer
+    NOT_LEADER_FOR_PARTITION for a moment)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return action()
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

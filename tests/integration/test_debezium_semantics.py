@@ -13,13 +13,13 @@ import dataclasses
 import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 import yaml
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, ConfigResource
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -32,7 +32,7 @@ from streams.policy.loader import parse_policy
 from streams.settings import Settings
 from streams.topic_reader import Record
 from tests.connect_avro import CUSTOMERS_FIELDS, DATASETS, TOMBSTONE, Dataset
-from tests.integration.support import Deployment, create_topics, deployed_worker, schema_text, write_policy
+from tests.integration.support import Deployment, create_topics, deployed_worker, retrying, schema_text, write_policy
 from tests.unit.support import contact_envelope, contact_row
 
 T = TypeVar("T")
@@ -40,19 +40,6 @@ LIVE_DATASETS = sorted(DATASETS)  # docs-postgresql (nullable and NOT NULL), doc
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
-
-
-def retrying(action: Callable[[], T], timeout_s: float = 30.0) -> T:
-    """Run ``action``, retrying transient broker errors: a topic the worker has just created can answer
-    NOT_LEADER_FOR_PARTITION for a moment, which ``read_topic`` does not retry on its own."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return action()
-        except KafkaException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 def topic_config(settings: Settings, topic: str) -> dict[str, str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,6 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
-from confluent_kafka import KafkaException
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
@@ -42,7 +40,7 @@ from streams.generator.salesforce import (
 from streams.settings import REPO_ROOT, Settings
 from streams.topic_reader import Record
 from streams.transforms.tokenize import Tokenize
-from tests.integration.support import Deployment, create_topics, deployed_worker
+from tests.integration.support import Deployment, create_topics, deployed_worker, retrying
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -280,18 +278,6 @@ def leaks(canaries: dict[str, str], blob: bytes) -> list[str]:
 
 
 # -- Kafka helpers --------------------------------------------------------------------------------------------
-
-
-def retrying(action: Callable[[], T], timeout_s: float = 30.0) -> T:
-    """Retry transient broker errors (a fresh topic can answer NOT_LEADER_FOR_PARTITION for a moment)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return action()
-        except KafkaException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 def salesforce_schema_text(part: str) -> str:

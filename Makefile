@@ -38,6 +38,13 @@ lint: install ## ruff and mypy
 	$(PYTHON) -m ruff format --check streams tests
 	$(PYTHON) -m mypy streams
 
+format: install ## Format and autofix (ruff format, ruff check --fix)
+	$(PYTHON) -m ruff format streams tests
+	$(PYTHON) -m ruff check --fix streams tests
+
+readme: install ## Regenerate the README's configuration tables from the settings models
+	$(CLI) settings --update-readme README.md
+
 unit: install ## Unit tests only (no services needed)
 	$(PYTHON) -m pytest tests/unit -q $(PYTEST_ARGS)
 
@@ -78,4 +85,4 @@ bench-transforms: install ## Microbenchmarks: us/value per transform, OpenDP sca
 	$(PYTHON) -m tests.bench.dp_micro
 	$(PYTHON) -m tests.bench.scrub_text_micro
 
-.PHONY: help install services-up services-down services-status demo lint unit test bench bench-quick soak bench-transforms
+.PHONY: help install services-up services-down services-status demo lint format readme unit test bench bench-quick soak bench-transforms

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from streams.settings import Settings, get_settings
+from streams.settings import ConnectionSettings, Settings, get_settings
 
 if TYPE_CHECKING:
     from streams.policy.loader import LoadedPolicy
@@ -31,7 +31,7 @@ def main() -> None:
 def worker(policy_path: Path | None) -> None:
     """Run the anonymizing stream processor until interrupted."""
     from streams import logging as app_logging
-    from streams.kafka_admin import ensure_topics
+    from streams.kafka.admin import ensure_topics
     from streams.policy.loader import load_policy
 
     settings = get_settings()
@@ -49,11 +49,11 @@ def worker(policy_path: Path | None) -> None:
     _preflight(settings, loaded)
     outputs = [s.output_topic for s in loaded.policy.sources]
     ensure_topics(
-        settings.kafka_bootstrap,
+        settings.connection,
         [*outputs, settings.audit_topic, settings.dead_letter_topic],
         settings.topic_partitions,
     )
-    ensure_topics(settings.kafka_bootstrap, [s.topic for s in loaded.policy.sources], settings.topic_partitions)
+    ensure_topics(settings.connection, [s.topic for s in loaded.policy.sources], settings.topic_partitions)
 
     import faust
 
@@ -71,11 +71,12 @@ def _preflight(settings: Settings, loaded: LoadedPolicy) -> None:
     """Lint the policy against the live registry; refuse to start on findings that would break publishing."""
     import structlog
 
+    from streams.kafka.registry import RegistrySchemas
     from streams.keys import keyring_from_settings
-    from streams.policy.lint import BLOCKING_AT_START, RegistrySchemas, lint_policy
+    from streams.policy.lint import BLOCKING_AT_START, lint_policy
 
     log = structlog.get_logger("streams.preflight")
-    report = lint_policy(loaded, RegistrySchemas(settings.registry_url), keyring_from_settings(settings))
+    report = lint_policy(loaded, RegistrySchemas(settings.connection), keyring_from_settings(settings))
     for finding in report.findings:
         log.warning(
             "policy_finding", code=finding.code, source=finding.source, path=finding.path, detail=finding.message
@@ -102,11 +103,11 @@ def _preflight(settings: Settings, loaded: LoadedPolicy) -> None:
 )
 def generate(count: int, seed: int, source: str) -> None:
     """Produce synthetic CRM change events to the source topics, through the registry (AvroSerializer)."""
-    from streams.generator.debezium import CdcEvent, CrmCdcGenerator
-    from streams.generator.producer import TOPICS, CdcProducer
-    from streams.generator.salesforce import TOPICS as SFDC_TOPICS
-    from streams.generator.salesforce import SalesforceCdcGenerator
-    from streams.kafka_admin import ensure_topics
+    from streams.devtools.generator.debezium import CdcEvent, CrmCdcGenerator
+    from streams.devtools.generator.producer import TOPICS, CdcProducer
+    from streams.devtools.generator.salesforce import TOPICS as SFDC_TOPICS
+    from streams.devtools.generator.salesforce import SalesforceCdcGenerator
+    from streams.kafka.admin import ensure_topics
 
     settings = get_settings()
     sfdc_count = {"debezium": 0, "salesforce": count, "all": count // 5}[source]
@@ -115,12 +116,32 @@ def generate(count: int, seed: int, source: str) -> None:
         *SalesforceCdcGenerator(seed).events(sfdc_count),
     ]
     ensure_topics(
-        settings.kafka_bootstrap, {e.topic for e in events} or set(TOPICS) | set(SFDC_TOPICS), settings.topic_partitions
+        settings.connection, {e.topic for e in events} or set(TOPICS) | set(SFDC_TOPICS), settings.topic_partitions
     )
-    producer = CdcProducer(settings.kafka_bootstrap, settings.registry_url)
+    producer = CdcProducer(settings.connection)
     produced = producer.produce(events)
     producer.flush()
     click.echo(json.dumps({"events_produced": produced}))
+
+
+@main.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the README's configuration tables.")
+@click.option(
+    "--update-readme",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Rewrite the generated tables in this README.",
+)
+def settings_command(markdown: bool, update_readme: Path | None) -> None:
+    """Every setting: its environment variable, default and meaning (from the settings models)."""
+    from streams.devtools.settings_doc import markdown_tables
+    from streams.devtools.settings_doc import update_readme as rewrite
+
+    if update_readme is not None:
+        click.echo("updated" if rewrite(update_readme) else "up to date")
+    elif markdown:
+        click.echo(markdown_tables(), nl=False)
+    else:
+        raise click.UsageError("give --markdown or --update-readme README.md")
 
 
 @main.group()
@@ -130,26 +151,34 @@ def services() -> None:
 
 @services.command("up")
 def services_up() -> None:
-    from streams.services import local
+    from streams.devtools.services import local
+    from streams.devtools.services.settings import LocalServicesSettings
 
-    local.up(get_settings())
-    click.echo(json.dumps(local.status(get_settings())))
+    local.up(LocalServicesSettings())
+    click.echo(json.dumps(local.status(LocalServicesSettings())))
 
 
 @services.command("down")
 def services_down() -> None:
-    from streams.services import local
+    from streams.devtools.services import local
+    from streams.devtools.services.settings import LocalServicesSettings
 
-    local.down(get_settings())
-    click.echo(json.dumps(local.status(get_settings())))
+    local.down(LocalServicesSettings())
+    click.echo(json.dumps(local.status(LocalServicesSettings())))
 
 
 @services.command("status")
 def services_status() -> None:
-    from streams.services import local
+    from streams.devtools.services import local
+    from streams.devtools.services.settings import LocalServicesSettings
 
-    status = local.status(get_settings())
+    status = local.status(LocalServicesSettings())
     click.echo(json.dumps(status))
+
+
+def _registry_at(url: str) -> ConnectionSettings:
+    """The configured connection (credentials, TLS) pointed at another registry URL."""
+    return get_settings().connection.model_copy(update={"registry_url": url})
 
 
 @main.group()
@@ -178,10 +207,10 @@ def policy_lint(
 ) -> None:
     """Check POLICY_PATH against schemas; exit 1 on any error."""
     from streams.errors import PolicyError
+    from streams.kafka.registry import RegistrySchemas
     from streams.policy.lint import (
         DirectorySchemas,
-        RegistrySchemas,
-        SchemaSource,
+        SubjectSchemas,
         lint_keyring,
         lint_policy,
         render_text,
@@ -199,7 +228,9 @@ def policy_lint(
         else:
             click.echo(f"ERROR: {exc}", err=True)
         sys.exit(1)
-    schemas: SchemaSource = DirectorySchemas(schema_dir) if schema_dir else RegistrySchemas(str(registry_url))
+    schemas: SubjectSchemas = (
+        DirectorySchemas(schema_dir) if schema_dir else RegistrySchemas(_registry_at(str(registry_url)))
+    )
     ids = key_ids or (settings.tokenization_key_id, settings.encryption_key_id)
     report = lint_policy(loaded, schemas, lint_keyring(ids, settings.encryption_key_id))
     click.echo(report.to_json() if as_json else render_text(report))
@@ -221,7 +252,7 @@ def policy_init(
     subject: str | None, schema_file: Path | None, topic: str | None, registry_url: str | None, output: Path | None
 ) -> None:
     """Write a starter policy from a schema, with a reason beside every guess."""
-    from streams.policy.lint import RegistrySchemas
+    from streams.kafka.registry import RegistrySchemas
     from streams.policy.starter import starter_policy
 
     if (subject is None) == (schema_file is None):
@@ -231,7 +262,8 @@ def policy_init(
         topic = topic or schema_file.name.removesuffix(".avsc").removesuffix("-value")
     else:
         assert subject is not None
-        schema = RegistrySchemas(registry_url or get_settings().registry_url).get(subject)
+        conn = _registry_at(registry_url) if registry_url else get_settings().connection
+        schema = RegistrySchemas(conn).get(subject)
         if schema is None:
             raise click.ClickException(f"subject {subject} not found")
         topic = topic or subject.removesuffix("-value")
@@ -251,7 +283,7 @@ def policy_init(
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for the worker.")
 def demo(count: int, timeout: float) -> None:
     """Start services, generate traffic, anonymize it, print what happened (last line: JSON)."""
-    from streams.demo import run_demo
+    from streams.devtools.demo import run_demo
 
     sys.exit(run_demo(get_settings(), count, timeout))
 
@@ -280,20 +312,20 @@ def reidentify(
     failed decryption is audited with reason_code reidentify.failed.
     """
     from confluent_kafka import Producer
-    from confluent_kafka.schema_registry import SchemaRegistryClient
 
     from streams import reidentify as reid
-    from streams.kafka_admin import ensure_topics
+    from streams.kafka.admin import ensure_topics
+    from streams.kafka.config import librdkafka_config, registry_client
 
     settings = get_settings()
     try:
         if not actor.strip():
             raise reid.ReidentifyError("--actor must name who re-identifies")
         keys = reid.load_key_file(key_file)
-        registry = SchemaRegistryClient({"url": settings.registry_url})
-        record = reid.fetch_record(settings.kafka_bootstrap, registry, topic, partition, offset, timeout)
-        ensure_topics(settings.kafka_bootstrap, [settings.audit_topic], settings.topic_partitions)
-        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all", "enable.idempotence": True})
+        registry = registry_client(settings.connection)
+        record = reid.fetch_record(settings.connection, registry, topic, partition, offset, timeout)
+        ensure_topics(settings.connection, [settings.audit_topic], settings.topic_partitions)
+        producer = Producer(librdkafka_config(settings.connection, **{"acks": "all", "enable.idempotence": True}))
         plaintext = reid.reidentify(
             record,
             field_path,

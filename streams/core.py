@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from streams.envelope.base import EnvelopePlan
-from streams.envelope.debezium import CompiledKey, subject_key
+from streams.envelope.base import CompiledKey, EnvelopePlan, subject_key
 from streams.errors import AnonymizationError, ReasonCode
-from streams.policy.plan import Row, apply_plan
+from streams.transforms.plan import Row, apply_plan
 
 
 @dataclass(frozen=True, slots=True)

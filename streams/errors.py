@@ -1,12 +1,14 @@
-"""Reason codes and the one exception type the core raises.
+"""Reason codes and the one error root every domain error derives from.
 
-Messages built here must never contain an input value: only field paths, type names and codes.
-The dead-letter event and the logs carry exactly these messages.
+The contract of :class:`CrmAnonymizerError`: its message never contains an input value, a key or a secret;
+only field paths, type names, ids and codes. That is why the worker logs the message of any such error and
+only the type of anything else (a third-party exception may quote a payload).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class ReasonCode(StrEnum):
@@ -28,7 +30,11 @@ class ReasonCode(StrEnum):
     DELIVERY_FAILED = "kafka.delivery_refused"
 
 
-class AnonymizationError(Exception):
+class CrmAnonymizerError(Exception):
+    """Root of this project's errors. The message holds no input value, key or secret (safe to log)."""
+
+
+class AnonymizationError(CrmAnonymizerError):
     """An event cannot be anonymized. ``detail`` names fields and types, never values."""
 
     def __init__(self, code: ReasonCode, detail: str, *, field: str | None = None) -> None:
@@ -37,6 +43,46 @@ class AnonymizationError(Exception):
         self.field = field
         super().__init__(f"{code}: {detail}" + (f" (field {field})" if field else ""))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross the process boundary (the offloaded pipeline): rebuild from the fields, not the message.
+        return (_rebuild_anonymization_error, (type(self), self.code, self.detail, self.field))
 
-class PolicyError(ValueError):
+
+def _rebuild_anonymization_error(
+    cls: type[AnonymizationError], code: ReasonCode, detail: str, field: str | None
+) -> AnonymizationError:
+    return cls(code, detail, field=field)
+
+
+class PolicyError(CrmAnonymizerError, ValueError):
     """A policy file is invalid or does not fit a schema. Names the file, source and field path."""
+
+
+class ConfigError(CrmAnonymizerError, ValueError):
+    """A setting is missing or malformed (a key, an address). Names the setting, never its value."""
+
+
+class UnknownKeyError(CrmAnonymizerError, KeyError):
+    """A key id the policy asks for is not configured. Names the id and purpose, never key material."""
+
+
+class RegistryError(CrmAnonymizerError):
+    """The schema registry answered with an error; status and error code only (translated at the edge)."""
+
+    def __init__(self, what: str, http_status: int | None, error_code: int | None) -> None:
+        self.what = what
+        self.http_status = http_status
+        self.error_code = error_code
+        super().__init__(f"{what}: registry error (HTTP {http_status}, code {error_code})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.what, self.http_status, self.error_code))
+
+    @property
+    def not_found(self) -> bool:
+        """A definitive "no such subject/version/schema" (Confluent error codes 40401-40403)."""
+        return self.error_code in (40401, 40402, 40403) or self.http_status == 404
+
+
+class KafkaAdminError(CrmAnonymizerError, RuntimeError):
+    """A topic could not be created or deleted; names the topic and the broker's error name."""

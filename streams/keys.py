@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
+from streams.errors import ConfigError, UnknownKeyError
+
 if TYPE_CHECKING:
     from streams.settings import Settings
 
@@ -19,16 +21,16 @@ def parse_key(secret: SecretStr, what: str) -> bytes:
     """Decode a hex or base64 key; the error says what is wrong, never the key."""
     text = secret.get_secret_value().strip()
     if not text:
-        raise ValueError(f"{what} is not configured")
+        raise ConfigError(f"{what} is not configured")
     try:
         raw = bytes.fromhex(text)
     except ValueError:
         try:
             raw = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError(f"{what} must be hex or base64") from None
+            raise ConfigError(f"{what} must be hex or base64") from None
     if len(raw) < MIN_KEY_BYTES:
-        raise ValueError(f"{what} must be at least {MIN_KEY_BYTES} bytes (got {len(raw)})")
+        raise ConfigError(f"{what} must be at least {MIN_KEY_BYTES} bytes (got {len(raw)})")
     return raw
 
 
@@ -44,9 +46,9 @@ class KeyRing:
     def get(self, key_id: str | None, purpose: str = "tokenize") -> tuple[str, bytes]:
         chosen = key_id or (self.active if purpose == "tokenize" else self.defaults.get(purpose, ""))
         if not chosen:
-            raise KeyError(f"no default key configured for {purpose}")
+            raise UnknownKeyError(f"no default key configured for {purpose}")
         if chosen not in self.keys:
-            raise KeyError(f"unknown key id {chosen!r}")
+            raise UnknownKeyError(f"unknown key id {chosen!r}")
         return chosen, self.keys[chosen]
 
     def has(self, key_id: str) -> bool:

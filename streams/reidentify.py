@@ -32,7 +32,10 @@ from pydantic import SecretStr
 
 from streams import __version__
 from streams.audit import AUDIT_SCHEMA, SourcePosition
+from streams.errors import CrmAnonymizerError
+from streams.kafka.config import librdkafka_config
 from streams.keys import parse_key
+from streams.settings import ConnectionSettings
 from streams.transforms.encrypt import DecryptionError, decrypt
 
 ACTION = "reidentify"
@@ -40,7 +43,7 @@ FAILED_REASON = "reidentify.failed"
 ROW_IMAGES = ("after", "before")
 
 
-class ReidentifyError(RuntimeError):
+class ReidentifyError(CrmAnonymizerError, RuntimeError):
     """Re-identification cannot proceed. Messages name topics, offsets, paths and key ids, never values."""
 
 
@@ -156,7 +159,7 @@ def write_audit(
     from confluent_kafka.schema_registry import Schema
     from fastavro import parse_schema
 
-    from streams.serde import wire
+    from streams.avro import wire
 
     schema_id = registry.register_schema(f"{audit_topic}-value", Schema(audit_schema_text(), "AVRO"))
     body = wire.encode(schema_id, parse_schema(AUDIT_SCHEMA), record)
@@ -183,8 +186,8 @@ class FetchedRecord:
 
 
 def _schema_id(data: bytes | None) -> int | None:
+    from streams.avro import wire
     from streams.errors import AnonymizationError
-    from streams.serde import wire
 
     if data is None:
         return None
@@ -195,7 +198,7 @@ def _schema_id(data: bytes | None) -> int | None:
 
 
 def fetch_record(
-    bootstrap: str, registry_client: Any, topic: str, partition: int, offset: int, timeout_s: float = 30.0
+    conn: ConnectionSettings, registry_client: Any, topic: str, partition: int, offset: int, timeout_s: float = 30.0
 ) -> FetchedRecord:
     """Read the record at one offset (assign + seek, no consumer group commits) and decode it via the registry."""
     from confluent_kafka import Consumer, TopicPartition
@@ -203,13 +206,15 @@ def fetch_record(
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"crm-anonymizer-reidentify-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "error",  # an offset out of range is an error, never another record
-            "isolation.level": "read_committed",
-        }
+        librdkafka_config(
+            conn,
+            **{
+                "group.id": f"crm-anonymizer-reidentify-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "error",  # an offset out of range is an error, never another record
+                "isolation.level": "read_committed",
+            },
+        )
     )
     try:
         metadata = consumer.list_topics(topic, timeout=15)

@@ -1,6 +1,12 @@
-"""One validated settings object; every field reads an environment variable (prefix ``CRM_ANON_``).
+"""Validated settings, one model per concern; every field reads an environment variable (prefix ``CRM_ANON_``).
 
-The README's configuration table lists each one; keep the two in step.
+- :class:`ConnectionSettings`: how every Kafka and registry client connects (``streams.kafka.config`` is the
+  only place that turns it into client configuration).
+- :class:`Settings`: the worker and the commands that use the pipeline (policy, keys, topics, batching).
+- ``streams.devtools.services.settings.LocalServicesSettings``: ports and data of the local broker/registry.
+
+The README's configuration table is generated from these models (``crm-anonymizer settings --markdown``) and
+a test checks that the two agree.
 """
 
 from __future__ import annotations
@@ -20,15 +26,28 @@ DATA_ROOT = REPO_ROOT if (REPO_ROOT / "schemas").is_dir() else INSTALLED_DATA
 SCHEMA_DIR = DATA_ROOT / "schemas"
 
 
-class Settings(BaseSettings):
-    """Runtime configuration. Defaults fit the local services that ``crm-anonymizer services up`` starts."""
+ENV_PREFIX = "CRM_ANON_"
 
-    model_config = SettingsConfigDict(env_prefix="CRM_ANON_", frozen=True, extra="ignore")
+
+class ConnectionSettings(BaseSettings):
+    """Where the broker and the registry are. Defaults fit the local services (``crm-anonymizer services up``)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers (CRM_ANON_KAFKA_BOOTSTRAP).")
     registry_url: str = Field(
         "http://127.0.0.1:18081/apis/ccompat/v7",
         description="Confluent-compatible schema registry URL (CRM_ANON_REGISTRY_URL).",
+    )
+
+
+class Settings(BaseSettings):
+    """The worker's configuration. Defaults fit the local services that ``crm-anonymizer services up`` starts."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    connection: ConnectionSettings = Field(
+        default_factory=ConnectionSettings, description="Broker and registry connection (its own variables)."
     )
     policy_file: Path = Field(
         DATA_ROOT / "policies" / "crm.yaml", description="Anonymization policy file (CRM_ANON_POLICY_FILE)."
@@ -67,15 +86,7 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, description="Faust web port (CRM_ANON_WEB_PORT).")
     web_bind: str = Field("127.0.0.1", description="Faust web bind address; 0.0.0.0 in containers (CRM_ANON_WEB_BIND).")
     state_dir: Path = Field(
-        REPO_ROOT / ".local", description="Local services data, logs and pids (CRM_ANON_STATE_DIR)."
-    )
-    kafka_port: int = Field(19092, description="Local broker port (CRM_ANON_KAFKA_PORT).")
-    kafka_controller_port: int = Field(
-        19093, description="Local KRaft controller port (CRM_ANON_KAFKA_CONTROLLER_PORT)."
-    )
-    registry_port: int = Field(18081, description="Local registry HTTP port (CRM_ANON_REGISTRY_PORT).")
-    registry_management_port: int = Field(
-        19000, description="Local registry Quarkus management port (CRM_ANON_REGISTRY_MANAGEMENT_PORT)."
+        REPO_ROOT / ".local", description="The worker's local data (Faust data dir, demo logs) (CRM_ANON_STATE_DIR)."
     )
     log_level: str = Field("info", description="Log level (CRM_ANON_LOG_LEVEL).")
     log_format: str = Field("console", pattern="^(console|json)$", description="console or json (CRM_ANON_LOG_FORMAT).")

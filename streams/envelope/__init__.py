@@ -1,23 +1,7 @@
-"""CDC envelopes: what surrounds the row images, per connector family."""
+"""CDC envelopes: what surrounds the row images, per connector family.
 
-from __future__ import annotations
-
-from typing import Any
-
-from streams.envelope.base import EnvelopePlan
-from streams.envelope.debezium import CompiledKey, compile_envelope, compile_key
-from streams.envelope.salesforce import compile_salesforce, compile_salesforce_key
-from streams.keys import KeyRing
-from streams.policy.model import SourcePolicy
-
-
-def compile_source_key(source: SourcePolicy, key_schema: Any, keyring: KeyRing) -> CompiledKey:
-    if source.envelope == "salesforce":
-        return compile_salesforce_key(source, key_schema, keyring)
-    return compile_key(source, key_schema, keyring)
-
-
-def compile_source_value(source: SourcePolicy, value_schema: Any, keyring: KeyRing) -> EnvelopePlan:
-    if source.envelope == "salesforce":
-        return compile_salesforce(source, value_schema, keyring)
-    return compile_envelope(source, value_schema, keyring)
+``base`` holds what every kind shares (the Envelope protocol, the key plan); each kind is one module that
+exposes ``ENVELOPE``; ``kinds`` names them (the policy's ``envelope:`` values are derived from it) and
+``registry`` maps each name to its module. Adding an envelope: one module, its name in ``kinds``, one entry
+in ``registry`` (the registry refuses to load if the two lists disagree).
+"""

@@ -13,21 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from streams.avro_types import AvroType, dedupe_named, expand
+from streams.avro.types import AvroType, dedupe_named, expand
+from streams.envelope.base import CompiledKey, compile_key, subject_key
 from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.compiler import CompiledRecord, anonymized_name, compile_record, record_of
 from streams.policy.model import SourcePolicy
-from streams.policy.plan import Row
+from streams.transforms.plan import Row
 
 ROW_IMAGES = ("before", "after")
-
-
-def subject_key(key: Mapping[str, Any] | None) -> bytes:
-    """Canonical bytes of a record key: the data subject per-subject transforms key on."""
-    if key is None:
-        return b""
-    return repr(sorted(key.items())).encode()
 
 
 ENVELOPE_PASSTHROUGH = ("op", "ts_ms", "ts_us", "ts_ns", "transaction")
@@ -70,16 +64,6 @@ SOURCE_KEEP = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class CompiledKey:
-    record: CompiledRecord
-    output_schema: dict[str, Any]  # writable (deduplicated) Avro schema of the output key
-
-    @property
-    def uncovered(self) -> tuple[str, ...]:
-        return self.record.uncovered
-
-
-@dataclass(frozen=True, slots=True)
 class CompiledEnvelope:
     row: CompiledRecord
     source_fields: tuple[str, ...]  # kept fields of the source block
@@ -113,22 +97,6 @@ class CompiledEnvelope:
 
     def operation(self, value: Mapping[str, Any]) -> str:
         return str(value.get("op"))
-
-
-def compile_key(source: SourcePolicy, key_schema: AvroType, keyring: KeyRing) -> CompiledKey:
-    expanded = expand(key_schema)
-    record = record_of(expanded, f"source {source.name!r} key schema")
-    compiled = compile_record(
-        record,
-        source.key,
-        keyring,
-        output_name=anonymized_name(str(record["name"])),
-        path_prefix="key.",
-        fallback_rules=source.fields,
-    )
-    if not compiled.plan:
-        raise PolicyError(f"source {source.name!r}: no key field is covered; the output key would be empty")
-    return CompiledKey(record=compiled, output_schema=dedupe_named(compiled.output_schema, set()))
 
 
 def compile_envelope(source: SourcePolicy, value_schema: AvroType, keyring: KeyRing) -> CompiledEnvelope:
@@ -181,3 +149,18 @@ def compile_envelope(source: SourcePolicy, value_schema: AvroType, keyring: KeyR
         actions=tuple(actions),
         uncovered=tuple(uncovered),
     )
+
+
+class DebeziumEnvelope:
+    """``envelope: debezium``: the key is a plain record; the value is the before/after envelope."""
+
+    kind = "debezium"
+
+    def compile_key(self, source: SourcePolicy, key_schema: AvroType, keyring: KeyRing) -> CompiledKey:
+        return compile_key(source, key_schema, keyring)
+
+    def compile_value(self, source: SourcePolicy, value_schema: AvroType, keyring: KeyRing) -> CompiledEnvelope:
+        return compile_envelope(source, value_schema, keyring)
+
+
+ENVELOPE = DebeziumEnvelope()

@@ -50,15 +50,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from streams.avro_types import AvroType, dedupe_named, expand, make_nullable, split_nullable, type_label
-from streams.envelope.debezium import CompiledKey, compile_key, subject_key
+from streams.avro.types import AvroType, dedupe_named, expand, make_nullable, split_nullable, type_label
+from streams.envelope.base import CompiledKey, compile_key, subject_key
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.keys import KeyRing
 from streams.policy.build import build_transform
 from streams.policy.compiler import CompiledRecord, anonymized_name, compile_record, record_of
 from streams.policy.model import SourcePolicy
-from streams.policy.plan import Row
 from streams.transforms.base import BatchContext, Transform
+from streams.transforms.plan import Row
 from streams.transforms.registry import FieldRule
 from streams.transforms.tokenize import TokenizeRule
 
@@ -519,3 +519,20 @@ def compile_salesforce_key(source: SourcePolicy, key_schema: AvroType, keyring: 
         replace(p, transform=RecordIdTransform(p.transform)) if p.name == KEY_FIELD else p for p in compiled.record.plan
     )
     return replace(compiled, record=replace(compiled.record, plan=plan))
+
+
+class SalesforceEnvelope:
+    """``envelope: salesforce``: Salesforce change events (ChangeEventHeader + sparse fields)."""
+
+    kind = "salesforce"
+
+    def compile_key(self, source: SourcePolicy, key_schema: AvroType, keyring: KeyRing) -> CompiledKey:
+        return compile_salesforce_key(source, key_schema, keyring)
+
+    def compile_value(
+        self, source: SourcePolicy, value_schema: AvroType, keyring: KeyRing
+    ) -> CompiledSalesforceEnvelope:
+        return compile_salesforce(source, value_schema, keyring)
+
+
+ENVELOPE = SalesforceEnvelope()

@@ -13,14 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from streams.avro_types import AvroType, make_nullable, split_nullable
+from streams.avro.types import AvroType, make_nullable, split_nullable
 from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.build import build_transform
-from streams.policy.plan import FieldPlan
 from streams.transforms.base import Transform
 from streams.transforms.keep import Keep
 from streams.transforms.nested import ArrayTransform, MapTransform, RecordTransform
+from streams.transforms.plan import FieldPlan
 from streams.transforms.registry import FieldRule
 
 DROP = "drop"
@@ -52,7 +52,7 @@ def _rules_below(rules: Mapping[str, FieldRule], path: str) -> list[str]:
 
 
 def _label(avro_type: AvroType) -> str:
-    from streams.avro_types import type_label
+    from streams.avro.types import type_label
 
     return type_label(avro_type)
 

@@ -19,14 +19,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from streams.avro.compat import backward_problems
+from streams.envelope.registry import compile_source_key, compile_source_value
 from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
 from streams.policy.model import SourcePolicy
-from streams.schema_compat import backward_problems
 
 
-class SchemaSource(Protocol):
+class SubjectSchemas(Protocol):
+    """Latest schemas by subject: a directory of ``.avsc`` files here, or the registry
+    (``streams.kafka.registry.RegistrySchemas``)."""
+
     def get(self, subject: str) -> Any | None:
         """The (latest) schema registered under ``subject`` as JSON, or None."""
 
@@ -38,24 +42,6 @@ class DirectorySchemas:
     def get(self, subject: str) -> Any | None:
         path = self._files.get(subject)
         return json.loads(path.read_text()) if path else None
-
-
-class RegistrySchemas:
-    def __init__(self, url: str) -> None:
-        from confluent_kafka.schema_registry import SchemaRegistryClient
-
-        self._client = SchemaRegistryClient({"url": url})
-
-    def get(self, subject: str) -> Any | None:
-        from confluent_kafka.schema_registry.error import SchemaRegistryError
-
-        try:
-            registered = self._client.get_latest_version(subject)
-        except SchemaRegistryError as exc:
-            if exc.http_status_code == 404:
-                return None
-            raise
-        return json.loads(registered.schema.schema_str or "null")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +101,7 @@ def lint_keyring(key_ids: Iterable[str], encryption_key_id: str | None) -> KeyRi
     return KeyRing(keys, ids[0], defaults)
 
 
-def _lint_source(source: SourcePolicy, schemas: SchemaSource, keyring: KeyRing, report: LintReport) -> None:
-    from streams.envelope import compile_source_key, compile_source_value
-
+def _lint_source(source: SourcePolicy, schemas: SubjectSchemas, keyring: KeyRing, report: LintReport) -> None:
     def add(level: str, code: str, path: str, message: str) -> None:
         report.findings.append(Finding(level, code, source.name, path, message))
 
@@ -171,7 +155,7 @@ def _lint_source(source: SourcePolicy, schemas: SchemaSource, keyring: KeyRing, 
             )
 
 
-def lint_policy(loaded: LoadedPolicy, schemas: SchemaSource, keyring: KeyRing) -> LintReport:
+def lint_policy(loaded: LoadedPolicy, schemas: SubjectSchemas, keyring: KeyRing) -> LintReport:
     report = LintReport(loaded.policy.id, loaded.content_hash)
     for source in loaded.policy.sources:
         _lint_source(source, schemas, keyring, report)

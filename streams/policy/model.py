@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
+from streams.envelope.kinds import EnvelopeKind
 from streams.transforms.registry import FieldRule
 
 
@@ -41,7 +42,7 @@ class SourcePolicy(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     topic: str
-    envelope: Literal["debezium", "salesforce"]
+    envelope: EnvelopeKind
     output_topic: str
     key: dict[str, FieldRule] = Field(default_factory=dict)
     fields: dict[str, FieldRule]

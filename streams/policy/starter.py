@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from streams.avro_types import base_name, expand, logical_name, split_nullable
+from streams.avro.types import base_name, expand, logical_name, split_nullable
 from streams.transforms.generalize import DATE_LOGICALS
 
 

@@ -1,2 +1,2 @@
-"""The shell around the core: decode, anonymize, encode, publish. ``pipeline`` knows no framework; ``app``
-wires it into a Faust agent."""
+"""The processor: ``pipeline`` (framework-free, ports only), ``offload`` (the pipeline in a child process),
+``compose`` (the composition root) and ``app`` (the Faust agent that drives a BatchProcessor)."""

@@ -7,40 +7,22 @@ through librdkafka (see ``sink.py`` for why).
 
 from __future__ import annotations
 
+import asyncio
 import os
-from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 import faust
 import structlog
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from streams.deadletter import DeadLetterSealer
-from streams.keys import keyring_from_settings, parse_key
+from streams.errors import CrmAnonymizerError
+from streams.kafka.config import faust_broker_config
 from streams.policy.loader import LoadedPolicy, load_policy
+from streams.ports import BatchProcessor, RawRecord
+from streams.processor.compose import build_pipeline, kafka_sink
 from streams.processor.offload import OffloadedPipeline
-from streams.processor.pipeline import DeliveryError, Pipeline, RawRecord, Sink
-from streams.processor.sink import KafkaSink
-from streams.serde.registry import SchemaCache
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-
-def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipeline:
-    keyring = keyring_from_settings(settings)
-    sealer = DeadLetterSealer(
-        parse_key(settings.dead_letter_key, "CRM_ANON_DEAD_LETTER_KEY"), settings.dead_letter_key_id
-    )
-    schemas = SchemaCache(SchemaRegistryClient({"url": settings.registry_url}))
-    return Pipeline(
-        loaded,
-        keyring,
-        schemas,
-        sink,
-        sealer,
-        audit_topic=settings.audit_topic,
-        dead_letter_topic=settings.dead_letter_topic,
-    )
 
 
 def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.App:
@@ -49,7 +31,7 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        **faust_broker_config(settings.connection),
         store="memory://",
         datadir=str(datadir),
         key_serializer="raw",
@@ -64,13 +46,18 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
         web_port=settings.web_port,
         web_bind=settings.web_bind,
     )
-    pipeline: Pipeline | OffloadedPipeline
+    pipeline: BatchProcessor
     if settings.offload:
         pipeline = OffloadedPipeline(settings.model_copy(update={"policy_file": loaded.path}))
     else:
-        pipeline = build_pipeline(
-            settings, loaded, KafkaSink(settings.kafka_bootstrap, linger_ms=settings.producer_linger_ms)
-        )
+        pipeline = build_pipeline(settings, loaded, kafka_sink(settings))
+
+    async def close_pipeline(_app: Any, *_args: Any, **_kwargs: Any) -> None:
+        await asyncio.to_thread(pipeline.close)  # flush the producer, stop the child
+
+    # Faust's stub types the receiver as a union of callables that mypy cannot match.
+    app.on_before_shutdown.connect(close_pipeline)  # type: ignore[arg-type]
+
     source_topics = [s.topic for s in loaded.policy.sources]
     source = app.topic(*source_topics, key_serializer="raw", value_serializer="raw")
     within = settings.batch_window_ms / 1000.0
@@ -98,10 +85,10 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
                 # Faust acknowledges a take_events batch even when the loop body raises, which would commit
                 # offsets of events that have neither an output nor a dead letter (a delivery failure, a dead
                 # child process, a bug). Stop without committing instead; on restart the batch is processed
-                # again (at-least-once). Only the exception type and our own messages are logged: ours never
-                # hold values (DeliveryError, BrokenProcessPool); anything else is logged by type alone.
-                known = isinstance(exc, DeliveryError | BrokenProcessPool)
-                log.critical("batch_failed_stopping", error=type(exc).__name__, detail=str(exc)[:200] if known else "")
+                # again (at-least-once). Our own errors never hold values (the CrmAnonymizerError contract), so
+                # their message is logged; anything else (a dead child, a library error) by type alone.
+                ours = isinstance(exc, CrmAnonymizerError)
+                log.critical("batch_failed_stopping", error=type(exc).__name__, detail=str(exc)[:200] if ours else "")
                 os._exit(70)
             log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)
 

@@ -17,11 +17,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import multiprocessing
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from streams.processor.pipeline import BatchStats, Pipeline, RawRecord
+import structlog
+
+from streams.ports import BatchStats, RawRecord
+from streams.processor.pipeline import Pipeline
 from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 _pipeline: Pipeline | None = None
 _loop: asyncio.AbstractEventLoop | None = None
@@ -32,12 +38,10 @@ def _init(settings: Settings) -> None:
     global _pipeline, _loop
     from streams import logging as app_logging
     from streams.policy.loader import load_policy
-    from streams.processor.app import build_pipeline
-    from streams.processor.sink import KafkaSink
+    from streams.processor.compose import build_pipeline, kafka_sink
 
     app_logging.configure(settings.log_level, settings.log_format)
-    sink = KafkaSink(settings.kafka_bootstrap, linger_ms=settings.producer_linger_ms)
-    _pipeline = build_pipeline(settings, load_policy(settings.policy_file), sink)
+    _pipeline = build_pipeline(settings, load_policy(settings.policy_file), kafka_sink(settings))
     _loop = asyncio.new_event_loop()
     _loop.run_until_complete(_pipeline.start())
     # Long-lived objects (compiled plans, OpenDP measurements, name lexicons) out of the collector's way,
@@ -51,13 +55,18 @@ def _ready() -> bool:
     return _pipeline is not None
 
 
-def _process(records: list[RawRecord]) -> BatchStats:
+def _process(records: Sequence[RawRecord]) -> BatchStats:
     assert _pipeline is not None and _loop is not None
     return _loop.run_until_complete(_pipeline.process(records))
 
 
+def _close() -> None:
+    if _pipeline is not None:
+        _pipeline.close()
+
+
 class OffloadedPipeline:
-    """Same ``start``/``process`` as :class:`Pipeline`, run in one spawned child process."""
+    """The :class:`~streams.ports.BatchProcessor` that runs :class:`Pipeline` in one spawned child process."""
 
     def __init__(self, settings: Settings) -> None:
         # spawn, not fork: the parent runs threads (librdkafka, asyncio) that a fork would copy half-way.
@@ -68,9 +77,14 @@ class OffloadedPipeline:
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._pool, _ready)
 
-    async def process(self, records: list[RawRecord]) -> BatchStats:
+    async def process(self, records: Sequence[RawRecord]) -> BatchStats:
         result: Any = await asyncio.get_running_loop().run_in_executor(self._pool, _process, records)
         return result  # type: ignore[no-any-return]
 
     def close(self) -> None:
+        """Flush the child's producer, then stop the child."""
+        try:
+            self._pool.submit(_close).result(timeout=60)
+        except Exception as exc:  # a dead child has nothing left to flush
+            log.warning("offload_close_failed", error=type(exc).__name__)
         self._pool.shutdown(wait=True, cancel_futures=True)

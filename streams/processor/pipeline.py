@@ -1,6 +1,7 @@
 """One batch of raw Kafka records in, anonymized + audit + dead-letter records out, through a ``Sink``.
 
-Framework-free: the Faust agent hands it records and a sink; tests can hand it lists. Every input record
+Framework-free: it sees only the ports (``streams.ports``). The Faust agent hands it records, the composition
+root (``streams.processor.compose``) gives it a sink and a schema source; tests hand it lists. Every input record
 yields exactly one audit record and exactly one of (anonymized record, dead-letter record). Sends for the
 whole batch are started, then drained together, so the batch is acknowledged only once its outputs are on
 the broker (at-least-once) without a round trip per event.
@@ -9,70 +10,28 @@ the broker (at-least-once) without a round trip per event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import structlog
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 from fastavro import parse_schema
 
 from streams import __version__
 from streams.audit import AUDIT_SCHEMA, AuditEncoder, PolicyRef, SourcePosition, anonymization_audit
+from streams.avro import wire
 from streams.core import EventIn, EventOut, anonymize_batch
 from streams.deadletter import DEAD_LETTER_SCHEMA, DeadLetterSealer
-from streams.envelope import compile_source_key, compile_source_value
-from streams.envelope.base import EnvelopePlan
-from streams.envelope.debezium import CompiledKey
-from streams.errors import AnonymizationError, PolicyError, ReasonCode
+from streams.envelope.base import CompiledKey, EnvelopePlan
+from streams.envelope.registry import envelope_for
+from streams.errors import AnonymizationError, PolicyError, ReasonCode, RegistryError
 from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
 from streams.policy.model import SourcePolicy
-from streams.serde import wire
-from streams.serde.registry import SchemaCache
+from streams.ports import BatchStats, Delivery, DeliveryError, Headers, RawRecord, SchemaSource, Sink
 
 log = structlog.get_logger(__name__)
 
-Headers = list[tuple[str, bytes]]
 CompiledT = TypeVar("CompiledT")
-
-
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int | None
-    key: bytes | None
-    value: bytes | None
-    headers: Headers = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Delivery:
-    """Filled in by the sink when the broker answers: ``error`` is the broker's error name, or None."""
-
-    error: str | None = None
-
-
-class DeliveryError(RuntimeError):
-    """Audit or dead-letter records could not be written: the batch must not be acknowledged."""
-
-
-class Sink(Protocol):
-    def send(
-        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
-    ) -> Delivery:
-        """Start sending (buffered, in call order per partition). ``timestamp_ms``: the record's CreateTime."""
-
-    async def drain(self) -> None:
-        """Return once every record sent so far has an answer (see each Delivery); raise on timeout."""
-
-
-@dataclass(slots=True)
-class BatchStats:
-    published: int = 0
-    dead_lettered: int = 0
-    audited: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +64,13 @@ class _Failed(Exception):
 
 
 class Pipeline:
+    """The in-process :class:`~streams.ports.BatchProcessor`."""
+
     def __init__(
         self,
         loaded: LoadedPolicy,
         keyring: KeyRing,
-        schemas: SchemaCache,
+        schemas: SchemaSource,
         sink: Sink,
         sealer: DeadLetterSealer,
         *,
@@ -147,14 +108,17 @@ class Pipeline:
         dlq_id = await self._schemas.register(f"{self._dead_letter_topic}-value", DEAD_LETTER_SCHEMA)
         self._dead_letter_schema = (dlq_id, parse_schema(DEAD_LETTER_SCHEMA))
 
+    def close(self) -> None:
+        self._sink.close()
+
     # -- plans (compiled once per source and writer schema) -------------------------------------------
     async def _register_out(self, subject: str, schema: Any) -> int:
         try:
             return await self._schemas.register(subject, schema, new_subject_compatibility="BACKWARD")
-        except SchemaRegistryError as exc:
+        except RegistryError as exc:
             raise AnonymizationError(
                 ReasonCode.OUTPUT_SCHEMA_REJECTED,
-                f"registry refused the derived schema for {subject} (HTTP {exc.http_status_code})",
+                f"registry refused the derived schema for {subject} (HTTP {exc.http_status})",
             ) from None
 
     async def _plan(self, part: str, source: SourcePolicy, schema_id: int) -> _Plan[Any]:
@@ -169,7 +133,8 @@ class Pipeline:
         if plan is None:
             writer = await self._schemas.writer_schema(schema_id)
             try:
-                compile_fn = compile_source_key if part == "key" else compile_source_value
+                envelope = envelope_for(source.envelope)
+                compile_fn = envelope.compile_key if part == "key" else envelope.compile_value
                 compiled = compile_fn(source, writer.schema, self._keyring)
                 out_id = await self._register_out(f"{source.output_topic}-{part}", compiled.output_schema)
                 plan = _Plan(compiled, out_id, parse_schema(compiled.output_schema))

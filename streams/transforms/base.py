@@ -8,12 +8,15 @@ core passes them through for nullable fields.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from streams.avro_types import AvroType, base_name, type_label
+from streams.avro.types import AvroType, base_name, type_label
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 
 
@@ -68,3 +71,71 @@ class Transform(ABC):
 def wrong_type(transform: str, value: object, expected: str) -> AnonymizationError:
     # Only the type name goes into the message: the value itself must never be logged.
     return AnonymizationError(ReasonCode.WRONG_TYPE, f"{transform} expected {expected}, got {type(value).__name__}")
+
+
+# -- value checks against Avro types, shared by the transforms that write values of the field's type --
+
+INT_RANGE = (-(2**31), 2**31 - 1)
+LONG_RANGE = (-(2**63), 2**63 - 1)
+
+_LOGICAL_PYTHON: dict[str, tuple[type, ...]] = {
+    # What fastavro decodes Avro logical types into (the stored number is accepted too).
+    "date": (dt.date,),
+    "time-millis": (dt.time,),
+    "time-micros": (dt.time,),
+    "timestamp-millis": (dt.datetime,),
+    "timestamp-micros": (dt.datetime,),
+    "timestamp-nanos": (dt.datetime,),
+    "local-timestamp-millis": (dt.datetime,),
+    "local-timestamp-micros": (dt.datetime,),
+    "local-timestamp-nanos": (dt.datetime,),
+    "decimal": (decimal.Decimal,),
+    "uuid": (uuid.UUID,),
+}
+
+
+def avro_logical(avro_type: AvroType) -> str | None:
+    """The Avro ``logicalType`` only (not Connect semantic names, whose values stay plain)."""
+    if isinstance(avro_type, dict):
+        logical = avro_type.get("logicalType")
+        return str(logical) if logical else None
+    return None
+
+
+def fits_avro(value: object, avro_type: AvroType) -> bool:
+    """Whether a Python value is one fastavro can read or write for this (non-union) Avro type."""
+    logical = avro_logical(avro_type)
+    if logical in _LOGICAL_PYTHON and isinstance(value, _LOGICAL_PYTHON[logical]):
+        return True
+    base = base_name(avro_type)
+    if base == "null":
+        return value is None
+    if base == "boolean":
+        return isinstance(value, bool)
+    if base in ("int", "long"):
+        low, high = INT_RANGE if base == "int" else LONG_RANGE
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    if base in ("float", "double"):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if base == "string":
+        return isinstance(value, str)
+    if base == "bytes":
+        return isinstance(value, bytes | bytearray)
+    if base == "fixed":
+        return isinstance(value, bytes | bytearray) and len(value) == int(avro_type.get("size", -1))
+    if base == "enum":
+        return isinstance(value, str) and value in avro_type.get("symbols", ())
+    if base in ("record", "map"):
+        return isinstance(value, dict)
+    if base == "array":
+        return isinstance(value, list | tuple)
+    return False
+
+
+def check_values(transform: str, values: Sequence[Any], avro_type: AvroType | None) -> None:
+    """Raise WRONG_TYPE (type names only) when a value does not fit the bound type; no-op when unbound."""
+    if avro_type is None:
+        return
+    for value in values:
+        if not fits_avro(value, avro_type):
+            raise wrong_type(transform, value, type_label(avro_type))

@@ -40,11 +40,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import Field
 
-from streams.avro_types import AvroType, base_name, logical_name, type_label
+from streams.avro.types import AvroType, base_name, logical_name, type_label
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
-from streams.transforms.base import BatchContext, Transform, wrong_type
+from streams.transforms.base import INT_RANGE, LONG_RANGE, BatchContext, Transform, wrong_type
 from streams.transforms.generalize import DATE_LOGICALS, DAYS, ISO_STRINGS, MICROS, MILLIS, NANOS
-from streams.transforms.replace import INT_RANGE, LONG_RANGE
 from streams.transforms.rule import BuildContext, RuleBase
 
 HKDF_INFO = b"crm-anonymizer/date_shift/v1"

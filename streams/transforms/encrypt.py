@@ -52,10 +52,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from streams.avro_types import AvroType, type_label
-from streams.errors import AnonymizationError, PolicyError, ReasonCode
-from streams.transforms.base import BatchContext, Transform, wrong_type
-from streams.transforms.replace import avro_logical
+from streams.avro.types import AvroType, type_label
+from streams.errors import AnonymizationError, CrmAnonymizerError, PolicyError, ReasonCode
+from streams.transforms.base import BatchContext, Transform, avro_logical, wrong_type
 from streams.transforms.rule import BuildContext, RuleBase
 
 TOKEN_PREFIX = "enc"  # noqa: S105 -- a format prefix, not a secret
@@ -70,7 +69,7 @@ KEY_ID_RE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
 _LONG = struct.Struct(">q")
 
 
-class DecryptionError(ValueError):
+class DecryptionError(CrmAnonymizerError, ValueError):
     """A token cannot be decrypted. Messages name the reason (format, key id, mode), never a value."""
 
 

@@ -46,7 +46,7 @@ from pydantic import Field
 from streams.errors import PolicyError
 from streams.transforms.base import Transform
 from streams.transforms.dp_cache import DEFAULT_CAPACITY
-from streams.transforms.laplace import NoiseRule, NumericNoise, float_domain, fmt
+from streams.transforms.noise import NoiseRule, NumericNoise, float_domain, fmt
 from streams.transforms.rule import BuildContext
 
 dp.enable_features("contrib")

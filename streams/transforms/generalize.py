@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import PositiveFloat, PositiveInt, model_validator
 
-from streams.avro_types import AvroType, base_name, logical_name, type_label
+from streams.avro.types import AvroType, base_name, logical_name, type_label
 from streams.errors import PolicyError
 from streams.transforms.base import BatchContext, Transform, wrong_type
 from streams.transforms.rule import BuildContext, RuleBase

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from streams.avro_types import AvroType
+from streams.avro.types import AvroType
 from streams.transforms.base import BatchContext, Transform
 from streams.transforms.rule import BuildContext, RuleBase
 

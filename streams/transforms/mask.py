@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from streams.avro_types import AvroType
+from streams.avro.types import AvroType
 from streams.transforms.base import BatchContext, Transform, wrong_type
 from streams.transforms.rule import BuildContext, RuleBase
 

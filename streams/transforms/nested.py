@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from streams.avro_types import AvroType
+from streams.avro.types import AvroType
 from streams.errors import AnonymizationError, ReasonCode
-from streams.policy.plan import FieldPlan, apply_plan
 from streams.transforms.base import BatchContext, Transform, wrong_type
+from streams.transforms.plan import FieldPlan, apply_plan
 
 
 class RecordTransform(Transform):

@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from streams.avro_types import AvroType
-from streams.transforms.base import BatchContext, Transform
+from streams.avro.types import AvroType
+from streams.transforms.base import BatchContext, Transform, check_values
 from streams.transforms.keep import Keep
-from streams.transforms.replace import check_values
 from streams.transforms.rule import BuildContext, RuleBase
 
 

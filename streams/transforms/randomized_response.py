@@ -54,11 +54,11 @@ from typing import Any, Literal
 import opendp.prelude as dp
 from pydantic import Field, PositiveFloat, model_validator
 
-from streams.avro_types import AvroType, base_name, type_label
+from streams.avro.types import AvroType, base_name, type_label
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.transforms.base import BatchContext, Transform, wrong_type
 from streams.transforms.dp_cache import DEFAULT_CAPACITY, ReleaseCache, consistent_release
-from streams.transforms.laplace import fmt
+from streams.transforms.noise import fmt
 from streams.transforms.rule import BuildContext, RuleBase
 
 dp.enable_features("contrib")

@@ -22,10 +22,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from streams.avro_types import AvroType, base_name, logical_name, type_label
+from streams.avro.types import AvroType, base_name, logical_name, type_label
 from streams.errors import PolicyError
-from streams.transforms.base import BatchContext, Transform
-from streams.transforms.replace import check_values
+from streams.transforms.base import BatchContext, Transform, check_values
 from streams.transforms.rule import BuildContext, RuleBase
 
 DEFAULT_PLACEHOLDER = "[REDACTED]"

@@ -28,10 +28,10 @@ from typing import Any, Literal, get_args
 import phonenumbers
 from pydantic import Field, field_validator
 
-from streams.avro_types import AvroType
+from streams.avro.types import AvroType
 from streams.errors import AnonymizationError, ReasonCode
 from streams.transforms.base import BatchContext, Transform, wrong_type
-from streams.transforms.pii import (
+from streams.transforms.pii.registry import (
     DEFAULT_NATIONAL_IDS,
     ENTITY_TYPES,
     PERSON,

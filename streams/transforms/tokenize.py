@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import Field
 
-from streams.avro_types import AvroType
+from streams.avro.types import AvroType
 from streams.transforms.base import BatchContext, Transform, wrong_type
 from streams.transforms.rule import BuildContext, RuleBase
 

@@ -15,8 +15,8 @@ from typing import IO, Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from streams.kafka_admin import delete_topics, ensure_topics
-from streams.settings import REPO_ROOT
+from streams.kafka.admin import delete_topics, ensure_topics
+from streams.settings import REPO_ROOT, ConnectionSettings
 
 PARTITIONS = 3
 SCHEMA_DIR = REPO_ROOT / "schemas" / "debezium"
@@ -34,7 +34,7 @@ INPUT_PRODUCER_CONFIG: dict[str, Any] = {
     "partitioner": "murmur2_random",
 }
 
-#: Producers of L0/L1's output: the settings of the processor's sink (streams/processor/sink.py), lz4
+#: Producers of L0/L1's output: the settings of the processor's sink (streams/kafka/sink.py), lz4
 #: included, so that L0/L1 pay what P pays per output record.
 OUTPUT_PRODUCER_CONFIG: dict[str, Any] = {**INPUT_PRODUCER_CONFIG, "compression.type": "lz4"}
 
@@ -84,12 +84,12 @@ def assign_all(cons: Consumer, topics: Sequence[str], offset: int | None = None)
 
 
 def create_topics(bootstrap: str, names: Iterable[str]) -> None:
-    ensure_topics(bootstrap, list(names), PARTITIONS)
+    ensure_topics(ConnectionSettings(kafka_bootstrap=bootstrap), list(names), PARTITIONS)
 
 
 def drop_topics(bootstrap: str, names: Iterable[str]) -> None:
     try:
-        delete_topics(bootstrap, list(names), timeout_s=120)
+        delete_topics(ConnectionSettings(kafka_bootstrap=bootstrap), list(names), timeout_s=120)
     except Exception as exc:  # cleanup must not hide the benchmark's figures
         print(f"warning: could not delete bench topics: {exc}", file=sys.stderr)
 

@@ -13,7 +13,7 @@ from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro import parse_schema, schemaless_reader
 
-from streams.generator.debezium import CONTACTS_TOPIC, CrmCdcGenerator
+from streams.devtools.generator.debezium import CONTACTS_TOPIC, CrmCdcGenerator
 from tests.bench.common import KEY_SCHEMA_FILE, VALUE_SCHEMA_FILE, Event, producer, schema_texts
 
 

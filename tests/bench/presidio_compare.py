@@ -24,7 +24,7 @@ from presidio_anonymizer.entities import DictRecognizerResult, OperatorConfig, R
 from pydantic import SecretStr
 
 from streams.core import EventIn, anonymize_batch
-from streams.envelope import compile_source_key, compile_source_value
+from streams.envelope.registry import compile_source_key, compile_source_value
 from streams.keys import keyring_from_settings
 from streams.policy.loader import LoadedPolicy
 from streams.settings import Settings

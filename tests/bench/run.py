@@ -522,8 +522,8 @@ def build_config(args: argparse.Namespace, settings: Settings) -> Config:
     if unknown:
         raise SystemExit(f"unknown levels: {sorted(unknown)}")
     return Config(
-        bootstrap=settings.kafka_bootstrap,
-        registry_url=settings.registry_url,
+        bootstrap=settings.connection.kafka_bootstrap,
+        registry_url=settings.connection.registry_url,
         duration_s=args.duration if args.duration is not None else (5.0 if quick else 30.0),
         warmup_s=args.warmup if args.warmup is not None else (2.0 if quick else 5.0),
         events=args.events or (20_000 if quick else 200_000),
@@ -537,10 +537,11 @@ def build_config(args: argparse.Namespace, settings: Settings) -> Config:
     )
 
 
-def check_services(settings: Settings) -> None:
-    from streams.services import local
+def check_services() -> None:
+    from streams.devtools.services import local
+    from streams.devtools.services.settings import LocalServicesSettings
 
-    status = local.status(settings)
+    status = local.status(LocalServicesSettings())
     down = [name for name, s in status.items() if not s.get("answering")]
     if down:
         raise SystemExit(f"services not answering: {down}; start them with `python -m streams.cli services up`")
@@ -549,7 +550,7 @@ def check_services(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings()
-    check_services(settings)
+    check_services()
     cfg = build_config(args, settings)
     failed = True
     try:

@@ -17,8 +17,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from streams.avro_types import expand, split_nullable
-from streams.generator.debezium import ACCOUNTS_TOPIC, CONTACTS_TOPIC, CrmCdcGenerator
+from streams.avro.types import expand, split_nullable
+from streams.devtools.generator.debezium import ACCOUNTS_TOPIC, CONTACTS_TOPIC, CrmCdcGenerator
 from streams.keys import KeyRing
 from streams.policy.build import build_transform
 from streams.policy.loader import load_policy

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka.admin import AdminClient
 
+from streams.kafka.config import admin_client
 from streams.settings import Settings
 from tests.integration.support import Deployment, deployed_worker
 
@@ -17,16 +17,16 @@ from tests.integration.support import Deployment, deployed_worker
 def live_settings() -> Settings:
     settings = Settings()
     try:
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "socket.timeout.ms": 5000}).list_topics(timeout=10)
+        admin_client(settings.connection, **{"socket.timeout.ms": 5000}).list_topics(timeout=10)
     except Exception as exc:
         pytest.fail(
-            f"Kafka at {settings.kafka_bootstrap} does not answer ({exc}); run `make test` "
+            f"Kafka at {settings.connection.kafka_bootstrap} does not answer ({exc}); run `make test` "
             "or `crm-anonymizer services up`"
         )
     try:
-        httpx.get(f"{settings.registry_url}/subjects", timeout=10).raise_for_status()
+        httpx.get(f"{settings.connection.registry_url}/subjects", timeout=10).raise_for_status()
     except Exception as exc:
-        pytest.fail(f"schema registry at {settings.registry_url} does not answer ({exc})")
+        pytest.fail(f"schema registry at {settings.connection.registry_url} does not answer ({exc})")
     return settings
 
 

@@ -19,13 +19,14 @@ from typing import Any, TypeVar
 
 import yaml
 from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from streams.kafka.config import admin_client, librdkafka_config, registry_client
+from streams.kafka.reader import Record, read_topic
 from streams.settings import REPO_ROOT, Settings
-from streams.topic_reader import Record, read_topic
 
 SCHEMAS = REPO_ROOT / "schemas" / "debezium"
 T = TypeVar("T")
@@ -51,17 +52,12 @@ class Deployment:
     registry: SchemaRegistryClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.registry = SchemaRegistryClient({"url": self.settings.registry_url})
+        self.registry = registry_client(self.settings.connection)
 
     # -- producing ------------------------------------------------------------------------------------
     def producer(self) -> Producer:
         return Producer(
-            {
-                "bootstrap.servers": self.settings.kafka_bootstrap,
-                "acks": "all",
-                "enable.idempotence": True,
-                "linger.ms": 5,
-            }
+            librdkafka_config(self.settings.connection, **{"acks": "all", "enable.idempotence": True, "linger.ms": 5})
         )
 
     def produce_avro(
@@ -118,7 +114,7 @@ class Deployment:
         deadline = time.monotonic() + timeout_s
         while True:
             self.assert_alive()
-            audits = [self.deserialize(r) for r in read_topic(self.settings.kafka_bootstrap, self.audit_topic)]
+            audits = [self.deserialize(r) for r in read_topic(self.settings.connection, self.audit_topic)]
             mine = [
                 a
                 for a in audits
@@ -131,7 +127,7 @@ class Deployment:
             time.sleep(0.5)
 
     def read(self, topic: str) -> list[Record]:
-        return read_topic(self.settings.kafka_bootstrap, topic)
+        return read_topic(self.settings.connection, topic)
 
     def assert_alive(self) -> None:
         assert self.process is not None and self.process.poll() is None, (
@@ -205,7 +201,7 @@ def deployed_worker(
 
 def create_topics(settings: Settings, topics: dict[str, tuple[int, dict[str, str]]]) -> None:
     """Create topics (partitions, config) and wait until every partition has a leader."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin = admin_client(settings.connection)
     new = [NewTopic(name, num_partitions=n, replication_factor=1, config=cfg) for name, (n, cfg) in topics.items()]
     for future in admin.create_topics(new, operation_timeout=30).values():
         future.result()

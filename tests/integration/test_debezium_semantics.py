@@ -1,7 +1,7 @@
 """Debezium semantics end to end, on the real broker and registry.
 
 An independent confluent-kafka producer writes the Debezium fixtures (``tests/fixtures/debezium``) as
-Debezium's AvroConverter would (schemas derived by ``tests/connect_avro.py``, registered by AvroSerializer
+Debezium's AvroConverter would (schemas derived by ``tests/support/connect_avro.py``, registered by AvroSerializer
 under ``<source topic>-key`` / ``-value``); a worker subprocess anonymizes them; an independent consumer
 reads the output with AvroDeserializer. Covers every operation (r, c, u, d, t, tombstone), tombstones on a
 compacted output topic, and per-record order across partitions.
@@ -20,20 +20,24 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, ConfigResource
+from confluent_kafka.admin import ConfigResource
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from streams.core import EventIn, EventOut, anonymize_batch
-from streams.envelope.debezium import compile_envelope, compile_key
+from streams.envelope.base import compile_key
+from streams.envelope.debezium import compile_envelope
+from streams.kafka.config import admin_client, librdkafka_config
+from streams.kafka.reader import Record
 from streams.keys import KeyRing
 from streams.policy.loader import parse_policy
 from streams.settings import Settings
-from streams.topic_reader import Record
-from tests.connect_avro import CUSTOMERS_FIELDS, DATASETS, TOMBSTONE, Dataset
 from tests.integration.support import Deployment, create_topics, deployed_worker, retrying, schema_text, write_policy
+from tests.support.connect_avro import CUSTOMERS_FIELDS, DATASETS, TOMBSTONE, Dataset
 from tests.unit.support import contact_envelope, contact_row
+
+pytestmark = pytest.mark.integration
 
 T = TypeVar("T")
 LIVE_DATASETS = sorted(DATASETS)  # docs-postgresql (nullable and NOT NULL), docs-mysql, tutorial, engine-wasm
@@ -43,7 +47,7 @@ LIVE_DATASETS = sorted(DATASETS)  # docs-postgresql (nullable and NOT NULL), doc
 
 
 def topic_config(settings: Settings, topic: str) -> dict[str, str]:
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin = admin_client(settings.connection)
     [future] = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)]).values()
     return {name: entry.value for name, entry in future.result().items()}
 
@@ -330,9 +334,7 @@ def test_updates_of_one_record_stay_in_order_on_one_partition(live_settings: Set
         value_ser = AvroSerializer(dep.registry, schema_text("crm.public.contacts-value.avsc"))
         key_ctx = SerializationContext(dep.source_topic, MessageField.KEY)
         value_ctx = SerializationContext(dep.source_topic, MessageField.VALUE)
-        producer = Producer(
-            {"bootstrap.servers": live_settings.kafka_bootstrap, "acks": "all", "enable.idempotence": True}
-        )
+        producer = Producer(librdkafka_config(live_settings.connection, **{"acks": "all", "enable.idempotence": True}))
         positions: list[tuple[int, int]] = []
 
         def delivered(err: Any, msg: Any) -> None:

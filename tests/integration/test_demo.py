@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from streams.demo import run_demo
+from streams.devtools.demo import run_demo
+from streams.kafka.config import registry_client
 from streams.policy.loader import load_policy
 from streams.settings import Settings
+
+pytestmark = pytest.mark.integration
 
 EVERY_TRANSFORM = {
     "keep",
@@ -42,7 +44,7 @@ def test_demo_uses_every_transform_and_accounts_for_every_event(
     assert summary["raw_value_leaks"] == 0 and summary["identifiers_checked"] > 500
 
     # The independent side: what the registry holds for the outputs names every transform.
-    client = SchemaRegistryClient({"url": live_settings.registry_url})
+    client = registry_client(live_settings.connection)
     docs = ""
     for source in load_policy(live_settings.policy_file).policy.sources:
         docs += client.get_latest_version(f"{source.output_topic}-value").schema.schema_str or ""

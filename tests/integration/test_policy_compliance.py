@@ -8,13 +8,17 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from streams.cli import main
+from streams.kafka.config import registry_client
 from streams.settings import REPO_ROOT, Settings
 from tests.integration.support import deployed_worker
 from tests.integration.test_worker_debezium import contact, envelope, outputs_with_marker
+
+pytestmark = pytest.mark.integration
 
 
 def full_policy_writer(birth_date_to: str) -> object:
@@ -31,7 +35,7 @@ def full_policy_writer(birth_date_to: str) -> object:
 
 
 def lint(policy: Path, settings: Settings) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["policy", "lint", str(policy), "--registry", settings.registry_url])
+    result = CliRunner().invoke(main, ["policy", "lint", str(policy), "--registry", settings.connection.registry_url])
     return result.exit_code, result.output
 
 
@@ -71,10 +75,10 @@ def test_incompatible_policy_change_is_reported_by_lint_and_refused_by_the_worke
 def test_policy_lint_against_the_registry_flags_uncovered_fields(live_settings: Settings, tmp_path: Path) -> None:
     """The repository's schemas registered under a unique subject; the fail-closed test policy leaves
     updated_at uncovered, which lint reports (exit 1) with the field name; --json is machine-readable."""
-    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    from confluent_kafka.schema_registry import Schema
 
     topic = f"lint.{uuid.uuid4().hex[:8]}.contacts"
-    client = SchemaRegistryClient({"url": live_settings.registry_url})
+    client = registry_client(live_settings.connection)
     for part in ("key", "value"):
         text = (REPO_ROOT / "schemas" / "debezium" / f"crm.public.contacts-{part}.avsc").read_text()
         client.register_schema(f"{topic}-{part}", Schema(text, "AVRO"))
@@ -93,7 +97,7 @@ def test_policy_lint_against_the_registry_flags_uncovered_fields(live_settings: 
             "lint",
             str(policy),
             "--registry",
-            live_settings.registry_url,
+            live_settings.connection.registry_url,
             "--json",
         ],
         capture_output=True,

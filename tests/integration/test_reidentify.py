@@ -8,11 +8,14 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 import yaml
 
 from streams.settings import REPO_ROOT, Settings
 from tests.integration.support import Deployment, deployed_worker
 from tests.integration.test_worker_debezium import contact, envelope
+
+pytestmark = pytest.mark.integration
 
 ENCRYPTION_KEY = "ab" * 32
 

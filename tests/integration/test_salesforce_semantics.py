@@ -28,8 +28,8 @@ from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from streams import __version__
-from streams.generator.debezium import CdcEvent
-from streams.generator.salesforce import (
+from streams.devtools.generator.debezium import CdcEvent
+from streams.devtools.generator.salesforce import (
     ACCOUNT_TOPIC,
     CONTACT_TOPIC,
     GAP_TYPES,
@@ -37,8 +37,8 @@ from streams.generator.salesforce import (
     SCHEMA_DIR,
     SalesforceCdcGenerator,
 )
+from streams.kafka.reader import Record
 from streams.settings import REPO_ROOT, Settings
-from streams.topic_reader import Record
 from streams.transforms.tokenize import Tokenize
 from tests.integration.support import Deployment, create_topics, deployed_worker, retrying
 

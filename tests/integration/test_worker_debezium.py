@@ -6,8 +6,12 @@ import os
 import struct
 from typing import Any
 
+import pytest
+
 from streams.errors import ReasonCode
 from tests.integration.support import Deployment
+
+pytestmark = pytest.mark.integration
 
 CANARIES = {
     "first_name": "Canaryfirst",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.envelope.debezium import CompiledEnvelope, CompiledKey, compile_envelope, compile_key
+from streams.envelope.base import CompiledKey, compile_key
+from streams.envelope.debezium import CompiledEnvelope, compile_envelope
 from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy, load_policy
 from streams.policy.model import SourcePolicy

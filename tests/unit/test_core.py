@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from streams.core import EventIn, EventOut, anonymize_batch, subject_key
-from streams.envelope.debezium import CompiledEnvelope, CompiledKey
+from streams.core import EventIn, EventOut, anonymize_batch
+from streams.envelope.base import CompiledKey, subject_key
+from streams.envelope.debezium import CompiledEnvelope
 from streams.errors import AnonymizationError, ReasonCode
 
 from .support import (

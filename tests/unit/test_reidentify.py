@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from streams import reidentify as reid
 from streams.audit import AUDIT_SCHEMA, SourcePosition
-from streams.serde import wire
+from streams.avro import wire
 from streams.transforms.base import BatchContext
 from streams.transforms.encrypt import DecryptionError, Encrypt
 
@@ -305,13 +305,13 @@ def fake_kafka(monkeypatch: pytest.MonkeyPatch) -> FakeProducer:
     import confluent_kafka
     import confluent_kafka.schema_registry
 
-    import streams.kafka_admin
+    import streams.kafka.admin
 
     producer = FakeProducer()
     record = fetched({"email": token()})
     monkeypatch.setattr(confluent_kafka, "Producer", lambda conf: producer)
     monkeypatch.setattr(confluent_kafka.schema_registry, "SchemaRegistryClient", lambda conf: FakeRegistry())
-    monkeypatch.setattr(streams.kafka_admin, "ensure_topics", lambda *a, **k: None)
+    monkeypatch.setattr(streams.kafka.admin, "ensure_topics", lambda *a, **k: None)
     monkeypatch.setattr(reid, "fetch_record", lambda *a, **k: record)
     return producer
 

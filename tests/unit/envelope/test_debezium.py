@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from fastavro import parse_schema
 
-from streams.envelope.debezium import CompiledEnvelope, CompiledKey, compile_envelope, compile_key
+from streams.envelope.base import CompiledKey, compile_key
+from streams.envelope.debezium import CompiledEnvelope, compile_envelope
 from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.model import SourcePolicy

@@ -1,6 +1,6 @@
 """Real Debezium change events (docs, tutorial, examples) through the anonymization core; no broker.
 
-Fixtures: ``tests/fixtures/debezium/`` (provenance in SOURCES.md there). ``tests/connect_avro.py`` turns each
+Fixtures: ``tests/fixtures/debezium/`` (provenance in SOURCES.md there). ``tests/support/connect_avro.py`` turns each
 JsonConverter record into the Avro schema and value Debezium's AvroConverter would produce; the events are
 written and read back with fastavro (what the pipeline decodes), compiled against a policy covering every
 column of ``inventory.customers``, and run through ``streams.core.anonymize_batch`` as one batch per source.
@@ -20,13 +20,14 @@ import yaml
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from streams.core import EventIn, EventOut, anonymize_batch
-from streams.envelope.debezium import CompiledEnvelope, CompiledKey, compile_envelope, compile_key
+from streams.envelope.base import CompiledKey, compile_key
+from streams.envelope.debezium import CompiledEnvelope, compile_envelope
 from streams.errors import AnonymizationError
 from streams.keys import KeyRing
 from streams.policy.loader import parse_policy
 from streams.policy.model import SourcePolicy
 from streams.transforms.tokenize import Tokenize
-from tests.connect_avro import (
+from tests.support.connect_avro import (
     CUSTOMERS_FIELDS,
     DATASETS,
     FIXTURES,

@@ -19,8 +19,17 @@ from fastavro.validation import validate
 
 from streams.core import EventIn, EventOut, anonymize_batch
 from streams.deadletter import DeadLetterSealer
-from streams.envelope import compile_source_key, compile_source_value
-from streams.envelope.debezium import CompiledKey, subject_key
+from streams.devtools.generator.salesforce import (
+    ACCOUNT_TOPIC,
+    CONTACT_TOPIC,
+    OVERFLOW_ID,
+    SalesforceCdcGenerator,
+    salesforce_id,
+)
+from streams.devtools.leaks import LeakScanner
+from streams.devtools.memory_sink import MemorySink
+from streams.envelope.base import CompiledKey, subject_key
+from streams.envelope.registry import compile_source_key, compile_source_value
 from streams.envelope.salesforce import (
     CompiledSalesforceEnvelope,
     api_family,
@@ -29,20 +38,13 @@ from streams.envelope.salesforce import (
     object_name,
 )
 from streams.errors import AnonymizationError, PolicyError
-from streams.generator.salesforce import (
-    ACCOUNT_TOPIC,
-    CONTACT_TOPIC,
-    OVERFLOW_ID,
-    SalesforceCdcGenerator,
-    salesforce_id,
-)
+from streams.kafka.registry import SchemaCache
 from streams.keys import KeyRing
-from streams.leaks import LeakScanner
 from streams.policy.lint import lint_policy
 from streams.policy.loader import LoadedPolicy, load_policy
 from streams.policy.model import SourcePolicy
-from streams.processor.pipeline import Delivery, Headers, Pipeline, RawRecord
-from streams.serde.registry import SchemaCache
+from streams.ports import RawRecord
+from streams.processor.pipeline import Pipeline
 from streams.transforms.tokenize import Tokenize
 
 from ..support import DEAD_LETTER_KEY, DEAD_LETTER_KEY_ID, TEST_KEY, TEST_KEY_ID
@@ -782,7 +784,7 @@ def test_generated_traffic_through_the_pipeline(
 ) -> None:
     generator, events = generated
     registry = SchemaRegistryClient.new_client({"url": "mock://salesforce-unit-test"})
-    sink = _Sink()
+    sink = MemorySink()
     pipeline = Pipeline(
         example_policy,
         KEYRING,
@@ -814,30 +816,24 @@ def test_generated_traffic_through_the_pipeline(
     assert (stats.published, stats.dead_lettered, stats.audited) == (len(events), 0, len(events))
     assert len(generator.identifiers.values) > 500
     scanner = LeakScanner(generator.identifiers.values)
-    for topic, key, value in sink.sent:
+    for topic, key, value in ((s.topic, s.key, s.value) for s in sink.sent):
         scanner.scan(key, topic)
         scanner.scan(value, topic)
     assert scanner.total == 0, scanner.found
-    audits = [_decode(registry, value) for topic, _, value in sink.sent if topic == "sfdc.audit.test"]
+    audits = [
+        _decode(registry, value)
+        for topic, value in ((s.topic, s.value) for s in sink.sent)
+        if topic == "sfdc.audit.test"
+    ]
     assert [a["operation"] for a in audits] == [e.value["ChangeEventHeader"]["changeType"] for e in events]
-    outputs = [_decode(registry, value) for topic, _, value in sink.sent if topic.startswith("anon.")]
+    outputs = [
+        _decode(registry, value)
+        for topic, value in ((s.topic, s.value) for s in sink.sent)
+        if topic.startswith("anon.")
+    ]
     assert sum(o["ChangeEventHeader"]["gap"] for o in outputs) == sum(
         e.value["ChangeEventHeader"]["changeType"].startswith("GAP_") for e in events
     )
-
-
-class _Sink:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes | None, bytes | None]] = []
-
-    def send(
-        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, *args: Any, **kw: Any
-    ) -> Delivery:
-        self.sent.append((topic, key, value))
-        return Delivery()
-
-    async def drain(self) -> None:
-        return None
 
 
 def _decode(registry: SchemaRegistryClient, frame: bytes | None) -> dict[str, Any]:

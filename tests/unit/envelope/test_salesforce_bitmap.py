@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from streams.avro_types import expand
+from streams.avro.types import expand
 from streams.envelope.salesforce import FieldLayout, bitmap_layout, decode_field_list
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -9,12 +9,11 @@ from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.build import build_transform
 from streams.policy.compiler import anonymized_name, compile_record, record_of
-from streams.transforms import Generalize, Keep, Mask, Tokenize
 from streams.transforms.drop import DropRule
-from streams.transforms.generalize import GeneralizeRule
-from streams.transforms.keep import KeepRule
-from streams.transforms.mask import MaskRule
-from streams.transforms.tokenize import TokenizeRule
+from streams.transforms.generalize import Generalize, GeneralizeRule
+from streams.transforms.keep import Keep, KeepRule
+from streams.transforms.mask import Mask, MaskRule
+from streams.transforms.tokenize import Tokenize, TokenizeRule
 
 from ..support import TEST_KEY_ID
 

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from streams.cli import main
-from streams.envelope import compile_source_value
+from streams.envelope.registry import compile_source_value
 from streams.keys import KeyRing
 from streams.policy.lint import DirectorySchemas, LintReport, lint_policy, render_text
 from streams.policy.loader import load_policy

@@ -12,8 +12,9 @@ import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from streams.core import EventIn, EventOut, anonymize_batch
-from streams.envelope import compile_source_key, compile_source_value
-from streams.envelope.debezium import CompiledEnvelope, CompiledKey
+from streams.envelope.base import CompiledKey
+from streams.envelope.debezium import CompiledEnvelope
+from streams.envelope.registry import compile_source_key, compile_source_value
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.keys import KeyRing
 from streams.policy.lint import DirectorySchemas, lint_policy

@@ -1,4 +1,4 @@
-"""Pipeline end to end in memory: confluent-kafka's mock registry (``mock://``, unit tests only) and a fake sink."""
+"""Pipeline end to end in memory: confluent-kafka's mock registry (``mock://``, unit tests only) and MemorySink."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import io
 import json
 import random
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,13 +16,16 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from streams.audit import AUDIT_SCHEMA, SourcePosition
 from streams.deadletter import DeadLetterSealer
+from streams.devtools.generator.debezium import CrmCdcGenerator
+from streams.devtools.leaks import LeakScanner
+from streams.devtools.memory_sink import MemorySink
+from streams.devtools.memory_sink import SentRecord as Sent
 from streams.errors import ReasonCode
-from streams.generator.debezium import CrmCdcGenerator
+from streams.kafka.registry import SchemaCache
 from streams.keys import KeyRing
-from streams.leaks import LeakScanner
 from streams.policy.loader import LoadedPolicy
-from streams.processor.pipeline import BatchStats, Delivery, Headers, Pipeline, RawRecord
-from streams.serde.registry import SchemaCache
+from streams.ports import BatchStats, Headers, RawRecord
+from streams.processor.pipeline import Pipeline
 
 from ..support import (
     ACCOUNTS_TOPIC,
@@ -48,47 +50,10 @@ OUT_CONTACTS = "anon.crm.public.contacts"
 OUT_ACCOUNTS = "anon.crmdb.crm.accounts"
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
-
-
-class FakeSink:
-    """In-memory Sink: records every send in order; ``drain`` notes how many sends it covered.
-
-    ``refuse`` names topics whose records the "broker" refuses (their Delivery gets an error).
-    """
-
-    def __init__(self) -> None:
-        self.sent: list[Sent] = []
-        self.drained_at: list[int] = []
-        self.fail_drain = False
-        self.refuse: set[str] = set()
-
-    def send(
-        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
-    ) -> Delivery:
-        if topic in self.refuse:
-            return Delivery("INVALID_RECORD")
-        self.sent.append(Sent(topic, key, value, list(headers)))
-        return Delivery()
-
-    async def drain(self) -> None:
-        self.drained_at.append(len(self.sent))
-        if self.fail_drain:
-            raise RuntimeError("2 deliveries failed: ['_MSG_TIMED_OUT']")
-
-    def on(self, topic: str) -> list[Sent]:
-        return [s for s in self.sent if s.topic == topic]
-
-
 class Harness:
     def __init__(self, loaded: LoadedPolicy, keyring: KeyRing) -> None:
         self.registry = SchemaRegistryClient.new_client({"url": "mock://unit-test"})
-        self.sink = FakeSink()
+        self.sink = MemorySink()
         self.sealer = DeadLetterSealer(DEAD_LETTER_KEY, DEAD_LETTER_KEY_ID)
         self.loaded = loaded
         self.keyring = keyring
@@ -105,7 +70,7 @@ class Harness:
         self._offset = 0
 
     def make_pipeline(self, registry: Any) -> Pipeline:
-        """A pipeline wired like ``processor.app.build_pipeline``, with test keys and an in-memory sink."""
+        """A pipeline wired like ``processor.compose.build_pipeline``, with test keys and an in-memory sink."""
         return Pipeline(
             self.loaded,
             self.keyring,
@@ -499,7 +464,7 @@ def test_output_refused_by_the_broker_is_dead_lettered_not_audited_as_published(
 
 
 def test_unwritable_audit_topic_fails_the_batch(harness: Harness) -> None:
-    from streams.processor.pipeline import DeliveryError
+    from streams.ports import DeliveryError
 
     harness.sink.refuse.add(AUDIT_TOPIC)
     with pytest.raises(DeliveryError, match="audit/dead-letter records not written"):

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from pydantic import TypeAdapter, ValidationError
 
-from streams.core import subject_key
+from streams.envelope.base import subject_key
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.keys import KeyRing
 from streams.transforms.base import BatchContext

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from streams.errors import PolicyError
-from streams.transforms import Keep
 from streams.transforms.base import BatchContext
+from streams.transforms.keep import Keep
 
 
 def test_keep_passes_values_and_type_through() -> None:

@@ -8,9 +8,9 @@ from pydantic import TypeAdapter
 
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.keys import KeyRing
-from streams.transforms.base import BatchContext
+from streams.transforms.base import BatchContext, fits_avro
 from streams.transforms.registry import FieldRule
-from streams.transforms.replace import Replace, ReplaceRule, fits_avro
+from streams.transforms.replace import Replace, ReplaceRule
 from streams.transforms.rule import BuildContext
 
 TIER = {"type": "enum", "name": "Tier", "symbols": ["GOLD", "SILVER"]}

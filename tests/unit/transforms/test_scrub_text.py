@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.keys import KeyRing
 from streams.transforms.base import BatchContext
-from streams.transforms.pii import ENTITY_TYPES
+from streams.transforms.pii.registry import ENTITY_TYPES
 from streams.transforms.registry import FieldRule
 from streams.transforms.rule import BuildContext
 from streams.transforms.scrub_text import ALL_ENTITIES, ScrubText, ScrubTextRule
@@ -74,20 +73,6 @@ def test_recall_of_names_outside_the_lexicon(scrubber: ScrubText) -> None:
     found, total = recall_by_entity(notes, scrubber.find)["PERSON"]
     print(f"\nscrub_text recall of names from locales outside the lexicon: {found}/{total} = {found / total:.3f}")
     assert found / total >= UNSEEN_PERSON_FLOOR
-
-
-def test_cost_per_note(scrubber: ScrubText, corpus: list[Note]) -> None:
-    texts = [note.text for note in corpus]
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        scrubber.apply(texts, BatchContext())
-        best = min(best, time.perf_counter() - started)
-    mean_us = best / len(texts) * 1e6
-    mean_chars = sum(map(len, texts)) / len(texts)
-    print(f"\nscrub_text: {mean_us:.1f} us per note (mean {mean_chars:.0f} characters, best of 3 over {len(texts)})")
-    # A loose bound that a loaded CI machine still meets; the target on an idle machine is well under 100 us.
-    assert mean_us < 1000
 
 
 # -- examples per entity ---------------------------------------------------------------------------------

@@ -1,0 +1,65 @@
+"""Where anonymized, audit and dead-letter records go: a librdkafka producer (confluent-kafka).
+
+Measured on this project's 2-core machine with the same Faust consumer: sending two records per event through
+Faust's aiokafka producer capped the agent at ~1,900 events/s, through librdkafka at ~4,300 events/s (the
+consume-only ceiling). librdkafka batches in C; the agent only enqueues and, once per micro-batch, drains.
+Idempotence keeps per-partition order across retries; acks=all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from streams.kafka.config import reliable_producer_config
+from streams.ports import Delivery, DeliveryError, Headers
+from streams.settings import ConnectionSettings
+
+
+class KafkaSink:
+    """The :class:`~streams.ports.Sink` over one librdkafka producer."""
+
+    def __init__(self, conn: ConnectionSettings, *, linger_ms: int = 5, drain_timeout_s: float = 60.0) -> None:
+        self._producer = Producer(
+            reliable_producer_config(
+                conn,
+                linger_ms=linger_ms,
+                # The Java clients' partitioner: the same anonymized key lands on the same partition.
+                partitioner="murmur2_random",
+                **{"client.id": "crm-anonymizer"},
+            )
+        )
+        self._drain_timeout_s = drain_timeout_s
+
+    def send(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
+    ) -> Delivery:
+        delivery = Delivery()
+
+        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None:
+                delivery.error = err.name()  # the error's name only: the message object holds the payload
+
+        kafka_headers: list[tuple[str, str | bytes | None]] = list(headers)
+        while True:
+            try:
+                self._producer.produce(
+                    topic,
+                    value=value,
+                    key=key,
+                    headers=kafka_headers,
+                    on_delivery=on_delivery,
+                    timestamp=timestamp_ms or 0,  # 0: librdkafka stamps the current time
+                )
+                return delivery
+            except BufferError:  # local queue full: serve callbacks, then retry
+                self._producer.poll(0.01)
+
+    async def drain(self) -> None:
+        remaining = await asyncio.to_thread(self._producer.flush, self._drain_timeout_s)
+        if remaining:
+            raise DeliveryError(f"{remaining} records not delivered within {self._drain_timeout_s}s")
+
+    def close(self) -> None:
+        self._producer.flush(self._drain_timeout_s)

@@ -1,0 +1,96 @@
+"""The ports between the pipeline and the world: plain records in, a sink out, a schema source beside.
+
+The pipeline (``streams.processor.pipeline``) depends on these protocols only. Adapters implement them at
+the edge: ``streams.kafka.sink.KafkaSink`` (librdkafka), ``streams.kafka.registry.SchemaCache`` (the
+registry), ``streams.devtools.memory_sink.MemorySink`` (tests). The Faust agent and the benchmarks drive any
+:class:`BatchProcessor`: the in-process ``Pipeline`` or the ``OffloadedPipeline`` in a child process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from streams.errors import CrmAnonymizerError
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One consumed Kafka record, as bytes: what crosses from the consumer (and the process boundary)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Delivery:
+    """Filled in by the sink when the broker answers: ``error`` is the broker's error name, or None."""
+
+    error: str | None = None
+
+
+class DeliveryError(CrmAnonymizerError, RuntimeError):
+    """Audit or dead-letter records could not be written: the batch must not be acknowledged."""
+
+
+class Sink(Protocol):
+    """Where output, audit and dead-letter records go."""
+
+    def send(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
+    ) -> Delivery:
+        """Start sending (buffered, in call order per partition). ``timestamp_ms``: the record's CreateTime."""
+
+    async def drain(self) -> None:
+        """Return once every record sent so far has an answer (see each Delivery); raise on timeout."""
+
+    def close(self) -> None:
+        """Flush what is left and release the client (called once, on shutdown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriterSchema:
+    """A writer schema by id: its JSON form and fastavro's parsed form (reused for every decode)."""
+
+    schema_id: int
+    schema: Any
+    parsed: Any
+
+
+class SchemaSource(Protocol):
+    """Writer schemas by id and registration of derived output schemas (a registry, cached)."""
+
+    async def writer_schema(self, schema_id: int) -> WriterSchema:
+        """The writer schema; raises AnonymizationError (unknown id, registry unavailable) otherwise."""
+
+    async def register(self, subject: str, schema: Any, *, new_subject_compatibility: str | None = None) -> int:
+        """Register or look up ``schema`` under ``subject``; raises RegistryError if the registry refuses."""
+
+
+@dataclass(slots=True)
+class BatchStats:
+    published: int = 0
+    dead_lettered: int = 0
+    audited: int = 0
+
+
+class BatchProcessor(Protocol):
+    """Turns a batch of raw records into outputs, audits and dead letters; returns once they are delivered."""
+
+    async def start(self) -> None:
+        """Prepare (register audit/dead-letter schemas, start a child process) before the first batch."""
+
+    async def process(self, records: Sequence[RawRecord]) -> BatchStats:
+        """Every record gets one audit event and one of (output, dead letter); raises DeliveryError if the
+        broker refused audit or dead-letter records (the batch must then not be acknowledged)."""
+
+    def close(self) -> None:
+        """Release clients and child processes (called once, on shutdown)."""

@@ -1,1 +1,0 @@
-"""Bytes on the wire <-> plain values: Confluent framing, Avro, and the schema registry."""

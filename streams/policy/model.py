@@ -37,6 +37,29 @@ def _expand_shorthand(rules: Any) -> Any:
     return rules
 
 
+class KAnonymity(BaseModel):
+    """Streaming k-anonymity for one source: a published record whose quasi-identifier combination has been
+    published fewer than ``k`` times before goes out with those fields suppressed (never held back)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    k: int = Field(ge=2, description="Smallest group size a published quasi-identifier combination may have.")
+    quasi_identifiers: list[str] = Field(
+        min_length=1, description="Row field paths (as in ``fields``) an attacker may know about a person."
+    )
+
+
+class RiskThresholds(BaseModel):
+    """What ``crm-anonymizer policy lint --risk`` and ``evaluate`` accept (shares, 0..1), per source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_unique: float = Field(0.02, ge=0, le=1, description="Largest share of output records unique on QIs.")
+    max_reidentification: float = Field(
+        0.02, ge=0, le=1, description="Largest expected re-identification rate (prosecutor model)."
+    )
+
+
 class SourcePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,6 +72,7 @@ class SourcePolicy(BaseModel):
     default: Literal["drop", "keep"] = Field(
         "drop", description="What happens to fields no rule names: drop (fail closed) or keep (linter warns)."
     )
+    k_anonymity: KAnonymity | None = None
 
     @field_validator("key", "fields", mode="before")
     @classmethod
@@ -69,6 +93,7 @@ class Policy(BaseModel):
     version: PositiveInt
     description: str = ""
     sources: list[SourcePolicy] = Field(min_length=1)
+    risk: RiskThresholds = Field(default_factory=RiskThresholds)
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Policy:

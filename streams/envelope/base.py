@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from streams.avro.types import AvroType, dedupe_named, expand
+from streams.envelope.metadata import MetaAction
 from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.compiler import CompiledRecord, anonymized_name, compile_record, record_of
@@ -74,6 +75,14 @@ class EnvelopePlan(Protocol):
 
     @property
     def output_types(self) -> tuple[tuple[str, str, str], ...]: ...
+
+    @property
+    def metadata(self) -> tuple[tuple[str, MetaAction], ...]:
+        """Every envelope metadata field of the writer schema (policy path) with what the policy does to it."""
+
+    @property
+    def kafka_timestamp(self) -> MetaAction:
+        """What happens to the output record's timestamp."""
 
     def images(self, value: Mapping[str, Any]) -> list[tuple[str, Row]]:
         """The row images of one event, by slot name (``before``, ``after``, ...), in a stable order."""

@@ -1,10 +1,13 @@
 """Debezium envelopes: ``before``/``after`` row images, ``source``, ``op``, timestamps, ``transaction``.
 
-What is kept: ``op``, ``ts_ms``/``ts_us``/``ts_ns`` and ``transaction`` pass through; the row images go
-through the policy (the same plan for ``before`` and ``after``, so the same value gives the same token); the
-``source`` block keeps only positional/technical fields downstream consumers need (see SOURCE_KEEP). Fields
-such as MySQL's ``query`` (raw SQL text, which can hold personal data) are dropped. Anything else in the
-envelope that this module does not know is dropped and reported.
+The row images go through the policy (the same plan for ``before`` and ``after``, so the same value gives the
+same token). ``op`` passes. Envelope metadata is under the source's ``metadata`` policy
+(``streams.envelope.metadata``): times (``ts_ms``/``ts_us``/``ts_ns``, top level and in ``source``) are
+coarsened (default: to the hour), positions (``transaction``, ``source.lsn``/``txId``/``sequence``/``xmin``,
+MySQL ``file``/``pos``/``row``/``gtid``/``thread``, ...) are dropped, technical fields (``connector``, ``db``,
+``table``, ...) are kept; see ``TOP_FIELDS`` and ``SOURCE_FIELDS``. Fields such as MySQL's ``query`` (raw SQL
+text, which can hold personal data) are always dropped. Anything else in the envelope that this module does not
+know is dropped and reported.
 """
 
 from __future__ import annotations
@@ -15,6 +18,15 @@ from typing import Any
 
 from streams.avro.types import AvroType, dedupe_named, expand
 from streams.envelope.base import CompiledKey, compile_key, subject_key
+from streams.envelope.metadata import (
+    KAFKA_TIMESTAMP,
+    MetaAction,
+    MetaField,
+    TimeUnit,
+    check_paths,
+    kafka_timestamp_action,
+    resolve,
+)
 from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.compiler import CompiledRecord, anonymized_name, compile_record, record_of
@@ -22,55 +34,39 @@ from streams.policy.model import SourcePolicy
 from streams.transforms.plan import Row
 
 ROW_IMAGES = ("before", "after")
+OPERATION = "op"
 
-
-ENVELOPE_PASSTHROUGH = ("op", "ts_ms", "ts_us", "ts_ns", "transaction")
-# Source block fields that locate an event without identifying a person.
-SOURCE_KEEP = frozenset(
-    {
-        "version",
-        "connector",
-        "name",
-        "ts_ms",
-        "ts_us",
-        "ts_ns",
-        "snapshot",
-        "db",
-        "sequence",
-        "schema",
-        "table",
-        "txId",
-        "lsn",
-        "xmin",
-        "server_id",
-        "gtid",
-        "file",
-        "pos",
-        "row",
-        "thread",
-        "collection",
-        "ord",
-        "rs",
-        "h",
-        "tord",
-        "stxnid",
-        "scn",
-        "commit_scn",
-        "change_lsn",
-        "commit_lsn",
-        "event_serial_no",
-    }
-)
+_TIMES: dict[str, TimeUnit] = {"ts_ms": "ms", "ts_us": "us", "ts_ns": "ns"}
+#: Top-level envelope metadata (``op`` passes as it is; the row images go through the policy).
+TOP_FIELDS: dict[str, MetaField] = {
+    **{n: MetaField(f"envelope.{n}", "time", u) for n, u in _TIMES.items()},
+    # transaction id (PostgreSQL: "txId:LSN"), total and per-table order: positions.
+    "transaction": MetaField("envelope.transaction", "position"),
+}
+_SOURCE_POSITIONS = (
+    "sequence", "txId", "lsn", "xmin", "gtid", "file", "pos", "row", "thread", "event_serial_no", "commit_lsn",
+    "change_lsn", "scn", "commit_scn", "ord", "rs", "h", "tord", "stxnid",
+)  # fmt: skip
+_SOURCE_TECHNICAL = ("version", "connector", "name", "snapshot", "db", "schema", "table", "collection", "server_id")
+#: The source block fields this module knows; any other (MySQL's ``query``: raw SQL) is always dropped.
+SOURCE_FIELDS: dict[str, MetaField] = {
+    **{n: MetaField(f"envelope.source.{n}", "time", u) for n, u in _TIMES.items()},
+    **{n: MetaField(f"envelope.source.{n}", "position") for n in _SOURCE_POSITIONS},
+    **{n: MetaField(f"envelope.source.{n}", "technical") for n in _SOURCE_TECHNICAL},
+}
+CATALOG: tuple[MetaField, ...] = (*TOP_FIELDS.values(), *SOURCE_FIELDS.values())
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledEnvelope:
     row: CompiledRecord
-    source_fields: tuple[str, ...]  # kept fields of the source block
-    passthrough: tuple[str, ...]  # envelope fields passed through unchanged
+    source_fields: tuple[tuple[str, MetaAction], ...]  # kept fields of the source block
+    passthrough: tuple[tuple[str, MetaAction | None], ...]  # kept top-level envelope fields (None: op)
     output_schema: dict[str, Any]  # writable Avro schema of the output value
     actions: tuple[tuple[str, str], ...]
     uncovered: tuple[str, ...]
+    metadata: tuple[tuple[str, MetaAction], ...]  # every metadata field of the schema, with its action
+    kafka_timestamp: MetaAction
 
     @property
     def output_types(self) -> tuple[tuple[str, str, str], ...]:
@@ -90,9 +86,9 @@ class CompiledEnvelope:
         out: dict[str, Any] = {"before": images.get("before"), "after": images.get("after")}
         source = value.get("source")
         if source is not None:
-            out["source"] = {name: source.get(name) for name in self.source_fields}
-        for name in self.passthrough:
-            out[name] = value.get(name)
+            out["source"] = {name: action.apply(source.get(name)) for name, action in self.source_fields}
+        for name, meta in self.passthrough:
+            out[name] = value.get(name) if meta is None else meta.apply(value.get(name))
         return out
 
     def operation(self, value: Mapping[str, Any]) -> str:
@@ -115,29 +111,45 @@ def compile_envelope(source: SourcePolicy, value_schema: AvroType, keyring: KeyR
     )
     row_type: dict[str, Any] = row.output_schema
 
+    check_paths(source, CATALOG)
     out_fields: list[dict[str, Any]] = []
     actions: list[tuple[str, str]] = list(row.actions)
     uncovered: list[str] = list(row.uncovered)
-    source_fields: list[str] = []
-    passthrough: list[str] = []
+    source_fields: list[tuple[str, MetaAction]] = []
+    passthrough: list[tuple[str, MetaAction | None]] = []
+    metadata: list[tuple[str, MetaAction]] = []
     for fld in envelope["fields"]:
         name = str(fld["name"])
         if name in ROW_IMAGES:
             out_fields.append({"name": name, "type": ["null", row_type], "default": None})
         elif name == "source":
             src = record_of(fld["type"], f"source {source.name!r} source block")
-            kept = [f for f in src["fields"] if f["name"] in SOURCE_KEEP]
-            source_fields.extend(str(f["name"]) for f in kept)
-            actions.extend(
-                (f"source.{f['name']}", "keep" if f["name"] in SOURCE_KEEP else "drop") for f in src["fields"]
-            )
+            kept: list[dict[str, Any]] = []
+            for sub in src["fields"]:
+                known = SOURCE_FIELDS.get(str(sub["name"]))
+                action = resolve(source.metadata, known) if known else MetaAction("drop")
+                actions.append((f"source.{sub['name']}", action.label))
+                if known:
+                    metadata.append((known.path, action))
+                if action.kept:
+                    source_fields.append((str(sub["name"]), action))
+                    kept.append(_documented(sub, action))
             out_fields.append({**fld, "type": {**src, "fields": kept}})
-        elif name in ENVELOPE_PASSTHROUGH:
-            passthrough.append(name)
+        elif name == OPERATION:
+            passthrough.append((name, None))
             out_fields.append(fld)
+        elif name in TOP_FIELDS:
+            action = resolve(source.metadata, TOP_FIELDS[name])
+            actions.append((TOP_FIELDS[name].path, action.label))
+            metadata.append((TOP_FIELDS[name].path, action))
+            if action.kept:
+                passthrough.append((name, action))
+                out_fields.append(_documented(fld, action))
         else:
             uncovered.append(f"envelope.{name}")
             actions.append((f"envelope.{name}", "drop"))
+    kafka_action = kafka_timestamp_action(source)
+    actions.append((KAFKA_TIMESTAMP, kafka_action.label))
     # Connect metadata would name the raw type; the output record is a different type.
     out_envelope = {k: v for k, v in envelope.items() if not k.startswith("connect.") and k != "doc"}
     out_envelope.update(name=anonymized_name(str(envelope["name"])), fields=out_fields)
@@ -148,7 +160,16 @@ def compile_envelope(source: SourcePolicy, value_schema: AvroType, keyring: KeyR
         output_schema=dedupe_named(out_envelope, set()),
         actions=tuple(actions),
         uncovered=tuple(uncovered),
+        metadata=tuple(metadata),
+        kafka_timestamp=kafka_action,
     )
+
+
+def _documented(fld: Mapping[str, Any], action: MetaAction) -> dict[str, Any]:
+    """The output field, its doc saying how a coarsened value was coarsened."""
+    if action.action != "coarsen":
+        return dict(fld)
+    return {**fld, "doc": f"crm-anonymizer: {action.label} (floor to the start of the {action.granularity}, UTC)"}
 
 
 class DebeziumEnvelope:

@@ -16,8 +16,10 @@ its output schema says ``timestamp-millis``.
 
 The header is handled here, the same way for every policy (each field is listed in the audit actions):
 
-- ``entityName``, ``changeType``, ``transactionKey``, ``sequenceNumber``, ``commitTimestamp`` and
-  ``commitNumber`` (an int64 that can pass 2^53: it is never converted through a float) are kept.
+- ``entityName`` and ``changeType`` are kept. ``commitTimestamp`` is coarsened (default: to the hour),
+  ``commitNumber`` (commitTimestamp x 10^6 + n: a clock; an int64 that can pass 2^53, never converted through
+  a float when kept), ``transactionKey`` and ``sequenceNumber`` are positions, dropped by default: the
+  source's ``metadata`` policy decides (``envelope.header.<field>``, ``streams.envelope.metadata``).
 - ``recordIds``: each ID goes through the rule the policy gives ``Id`` (else the key's ``recordId`` rule,
   else ``tokenize`` scope ``sfdc-id``), the same transform the Kafka key gets, so the tokens of the header,
   the key and any ``Id`` column join. Two forms pass unchanged because they name no record: a wildcard
@@ -52,6 +54,14 @@ from typing import Any, Literal
 
 from streams.avro.types import AvroType, dedupe_named, expand, make_nullable, split_nullable, type_label
 from streams.envelope.base import CompiledKey, compile_key, subject_key
+from streams.envelope.metadata import (
+    KAFKA_TIMESTAMP,
+    MetaAction,
+    MetaField,
+    check_paths,
+    kafka_timestamp_action,
+    resolve,
+)
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.keys import KeyRing
 from streams.policy.build import build_transform
@@ -74,20 +84,28 @@ WILDCARD_ID = re.compile(r"[0-9A-Za-z]{3}\*\Z")
 BITMAP_FIELDS = ("nulledFields", "diffFields", "changedFields")
 DATE_KINDS = frozenset({"DateOnly", "DateTime"})
 
-HeaderKind = Literal["keep", "ids", "user", "origin", "names"]
+HeaderKind = Literal["keep", "ids", "user", "origin", "names", "meta"]
 HEADER_KINDS: dict[str, HeaderKind] = {
     "entityName": "keep",
     "recordIds": "ids",
     "changeType": "keep",
     "changeOrigin": "origin",
-    "transactionKey": "keep",
-    "sequenceNumber": "keep",
-    "commitTimestamp": "keep",
-    "commitNumber": "keep",
+    "transactionKey": "meta",
+    "sequenceNumber": "meta",
+    "commitTimestamp": "meta",
+    "commitNumber": "meta",
     "commitUser": "user",
     "nulledFields": "names",
     "diffFields": "names",
     "changedFields": "names",
+}
+#: Header metadata under the source's ``metadata`` policy: the commit time is coarsened, the commit number
+#: (commitTimestamp x 10^6 + n: a clock), the transaction key and the sequence within it are positions.
+HEADER_METADATA: dict[str, MetaField] = {
+    "commitTimestamp": MetaField("envelope.header.commitTimestamp", "time", "ms"),
+    "commitNumber": MetaField("envelope.header.commitNumber", "position"),
+    "transactionKey": MetaField("envelope.header.transactionKey", "position"),
+    "sequenceNumber": MetaField("envelope.header.sequenceNumber", "position"),
 }
 REQUIRED_HEADER = ("entityName", "recordIds", "changeType")
 ORIGIN_LABEL = "reduce(api family)"
@@ -311,6 +329,8 @@ class CompiledSalesforceEnvelope:
     uncovered: tuple[str, ...]
     object_name: str
     header_fields: tuple[tuple[str, HeaderKind], ...]  # output header fields (besides ``gap``), in order
+    header_meta: Mapping[str, MetaAction]  # header metadata field name -> its action
+    kafka_timestamp: MetaAction
     body_fields: tuple[str, ...]  # output object fields, in order
     layout: FieldLayout  # writer schema positions, for the bitmaps
     output_paths: frozenset[str]  # field names the decoded bitmaps may keep
@@ -325,6 +345,11 @@ class CompiledSalesforceEnvelope:
     @property
     def epsilon(self) -> tuple[tuple[str, float], ...]:
         return self.row.epsilon
+
+    @property
+    def metadata(self) -> tuple[tuple[str, MetaAction], ...]:
+        """Every metadata field of the schema (policy path, action)."""
+        return tuple((HEADER_METADATA[name].path, action) for name, action in self.header_meta.items())
 
     @staticmethod
     def _header(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -377,6 +402,8 @@ class CompiledSalesforceEnvelope:
                 out[name] = self._apply(self.user_transform, [value], subject, name)[0]
             elif kind == "origin":
                 out[name] = api_family(str(value))
+            elif kind == "meta":
+                out[name] = self.header_meta[name].apply(value)
             else:
                 out[name] = self.decode_names(value)
         out[GAP_FLAG] = str(header.get("changeType")).startswith(GAP_PREFIX)
@@ -392,7 +419,7 @@ class CompiledSalesforceEnvelope:
 
 
 def _compile_header(
-    header: Mapping[str, Any], ids_label: str, user_label: str
+    header: Mapping[str, Any], ids_label: str, user_label: str, metadata: Mapping[str, MetaAction]
 ) -> tuple[dict[str, Any], list[tuple[str, HeaderKind]], list[tuple[str, str]], list[str], list[tuple[str, str, str]]]:
     fields_out: list[dict[str, Any]] = []
     kinds: list[tuple[str, HeaderKind]] = []
@@ -405,6 +432,11 @@ def _compile_header(
         kind = HEADER_KINDS.get(name)
         if kind is None:
             uncovered.append(path)
+            actions.append((path, "drop"))
+            types.append((path, type_label(fld["type"]), "-"))
+            continue
+        meta = metadata.get(name) if kind == "meta" else None
+        if meta is not None and not meta.kept:
             actions.append((path, "drop"))
             types.append((path, type_label(fld["type"]), "-"))
             continue
@@ -421,13 +453,17 @@ def _compile_header(
             out_type = {**inner, "name": anonymized_name(str(inner["name"]))}
         else:
             out_type = inner
-        label = {
-            "keep": "keep",
-            "ids": f"{ids_label} (wildcard and overflow IDs kept)",
-            "user": user_label,
-            "origin": ORIGIN_LABEL,
-            "names": NAMES_LABEL,
-        }[kind]
+        label = (
+            meta.label
+            if meta is not None
+            else {
+                "keep": "keep",
+                "ids": f"{ids_label} (wildcard and overflow IDs kept)",
+                "user": user_label,
+                "origin": ORIGIN_LABEL,
+                "names": NAMES_LABEL,
+            }[kind]
+        )
         out_field: dict[str, Any] = {
             "name": name,
             "type": make_nullable(out_type, nullable),
@@ -487,9 +523,14 @@ def compile_salesforce(source: SourcePolicy, value_schema: AvroType, keyring: Ke
     user_transform = _string_transform(
         TokenizeRule(transform="tokenize", scope=USER_SCOPE), keyring, f"{HEADER}.commitUser"
     )
+    check_paths(source, HEADER_METADATA.values())
+    header_meta = {
+        name: resolve(source.metadata, meta) for name, meta in HEADER_METADATA.items() if name in header_names
+    }
     out_header, kinds, header_actions, header_uncovered, header_types = _compile_header(
-        header, id_transform.label, user_transform.label
+        header, id_transform.label, user_transform.label, header_meta
     )
+    kafka_action = kafka_timestamp_action(source)
     out_event: dict[str, Any] = {
         **row.output_schema,
         "doc": f"Anonymized {obj} change event (crm-anonymizer); each field's doc names its transform.",
@@ -498,7 +539,7 @@ def compile_salesforce(source: SourcePolicy, value_schema: AvroType, keyring: Ke
     return CompiledSalesforceEnvelope(
         row=row,
         output_schema=dedupe_named(_unique_names(out_event, {}, ""), set()),
-        actions=tuple(header_actions) + row.actions,
+        actions=(*header_actions, *row.actions, (KAFKA_TIMESTAMP, kafka_action.label)),
         uncovered=tuple(header_uncovered) + row.uncovered,
         object_name=obj,
         header_fields=tuple(kinds),
@@ -508,6 +549,8 @@ def compile_salesforce(source: SourcePolicy, value_schema: AvroType, keyring: Ke
         id_transform=id_transform,
         user_transform=user_transform,
         header_types=tuple(header_types),
+        header_meta=header_meta,
+        kafka_timestamp=kafka_action,
     )
 
 

@@ -13,6 +13,7 @@ Schemas come from a directory of ``.avsc`` files named by subject (``<topic>-val
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from streams.avro.compat import backward_problems
+from streams.envelope.base import EnvelopePlan
+from streams.envelope.metadata import KAFKA_TIMESTAMP
 from streams.envelope.registry import compile_source_key, compile_source_value
 from streams.errors import PolicyError
 from streams.keys import KeyRing
@@ -144,6 +147,8 @@ def _lint_source(source: SourcePolicy, schemas: SubjectSchemas, keyring: KeyRing
             add("warning", "uncovered", path, "not covered by the policy: passed through unchanged (default: keep)")
         else:
             add("error", "uncovered", path, "not covered by the policy: it would be dropped; name it (drop, keep, ...)")
+    for level, code, path, message in time_exposure(compiled, date_only_fields(value_schema)):
+        add(level, code, path, message)
     registered = schemas.get(f"{source.output_topic}-value")
     if registered is not None:
         for problem in backward_problems(compiled.output_schema, registered):
@@ -153,6 +158,76 @@ def _lint_source(source: SourcePolicy, schemas: SubjectSchemas, keyring: KeyRing
                 problem.split(":", 1)[0],
                 f"derived output schema is not backward compatible with {source.output_topic}-value: {problem}",
             )
+
+
+_GENERALIZED_SECONDS = {"month": 28 * 86_400, "quarter": 89 * 86_400, "year": 365 * 86_400}
+_SHIFT = re.compile(r"date_shift\(max_days=(\d+)")
+_GENERALIZE = re.compile(r"generalize\(to=(month|quarter|year)\)")
+
+
+def date_only_fields(schema: Any) -> frozenset[str]:
+    """Paths of fields a Salesforce schema documents as dates without a time (``Data:DateOnly``): stored as
+    epoch millis like date-times, but a birth date is not the time of a change."""
+    found: set[str] = set()
+
+    def walk(record: Any, prefix: str) -> None:
+        for fld in record.get("fields", []) if isinstance(record, dict) else []:
+            path = f"{prefix}{fld['name']}"
+            if "DateOnly" in str(fld.get("doc", "")):
+                found.add(path)
+            for branch in fld["type"] if isinstance(fld["type"], list) else [fld["type"]]:
+                if isinstance(branch, dict) and branch.get("type") == "record":
+                    walk(branch, f"{path}.")
+
+    walk(schema, "")
+    return frozenset(found)
+
+
+def time_exposure(compiled: EnvelopePlan, date_only: frozenset[str] = frozenset()) -> list[tuple[str, str, str, str]]:
+    """Row dates whose protection a kept envelope time or the Kafka timestamp undoes.
+
+    A change event's own time is the time of the change it carries: ``updated_at`` on an update, ``created_at``
+    on a create. So a date_shift is given away to within the granularity of the finest kept event time (and
+    with it every shifted date of the subject: the offset is per subject), and a date generalized to a month is
+    still told to the hour when the event time is kept to the hour. (level, code, path, message) each.
+    """
+    times = [(path, a) for path, a in compiled.metadata if a.kept and a.seconds() < float("inf")]
+    times = [(p, a) for p, a in times if any(t in p for t in ("ts_", "Timestamp"))]
+    times.append((KAFKA_TIMESTAMP, compiled.kafka_timestamp))
+    finest_path, finest = min(times, key=lambda item: item[1].seconds())
+    precision = finest.seconds()
+    said = "exactly" if precision == 0 else f"to the {finest.granularity}"
+    # Only timestamps record the time of a change; a date (a birth date) is not set to the event's time.
+    timestamps = {p for p, in_type, _ in compiled.output_types if "imestamp" in in_type and p not in date_only}
+    found: list[tuple[str, str, str, str]] = []
+    for path, action in compiled.actions:
+        if (shift := _SHIFT.match(action)) and precision < 2 * int(shift.group(1)) * 86_400:
+            found.append(
+                (
+                    "error" if path in timestamps else "warning",
+                    "time.shift_exposed",
+                    path,
+                    f"date_shift is undone: {finest_path} keeps the event time {said}, so a shifted date that"
+                    " tracks the event (updated_at, LastModifiedDate) gives away the subject's offset, and with it"
+                    " every shifted date of the subject; coarsen or drop the envelope times (metadata) or"
+                    " generalize/drop this field",
+                )
+            )
+        elif (
+            (general := _GENERALIZE.match(action))
+            and path in timestamps
+            and precision < _GENERALIZED_SECONDS[general.group(1)]
+        ):
+            found.append(
+                (
+                    "warning",
+                    "time.generalize_exposed",
+                    path,
+                    f"generalized to {general.group(1)}, but {finest_path} keeps the event time {said}: on the"
+                    " change that sets this field (a create, an update) its value is told that precisely",
+                )
+            )
+    return found
 
 
 def lint_policy(loaded: LoadedPolicy, schemas: SubjectSchemas, keyring: KeyRing) -> LintReport:

@@ -37,6 +37,31 @@ def _expand_shorthand(rules: Any) -> Any:
     return rules
 
 
+Granularity = Literal["second", "minute", "hour", "day", "week", "month"]
+#: What a policy may say of one envelope field or the Kafka timestamp: keep it, drop it, or (times) coarsen it.
+MetadataAction = Literal["keep", "drop", "second", "minute", "hour", "day", "week", "month"]
+
+
+class MetadataPolicy(BaseModel):
+    """Envelope metadata and the output's Kafka timestamp, under policy like data fields.
+
+    Paths: ``envelope.<field>`` for a top-level envelope field (Debezium ``envelope.ts_ms``,
+    ``envelope.transaction``), ``envelope.source.<field>`` for the Debezium source block,
+    ``envelope.header.<field>`` for the Salesforce ChangeEventHeader, ``kafka.timestamp`` for the output
+    record's timestamp. Defaults (when ``fields`` is silent): every time is coarsened to ``time``, every
+    position (LSN, binlog file/pos, txId, commitNumber, ...) is dropped; technical fields (connector, db,
+    table, ...) are kept. The README's envelope tables list each field and its default.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time: Granularity | Literal["keep"] = Field(
+        "hour", description="Default for every envelope time and the Kafka timestamp: a granularity, or keep."
+    )
+    positions: Literal["drop", "keep"] = Field("drop", description="Default for envelope positions.")
+    fields: dict[str, MetadataAction] = Field(default_factory=dict, description="Per-path overrides.")
+
+
 class KAnonymity(BaseModel):
     """Streaming k-anonymity for one source: a published record whose quasi-identifier combination has been
     published fewer than ``k`` times before goes out with those fields suppressed (never held back)."""
@@ -72,6 +97,7 @@ class SourcePolicy(BaseModel):
     default: Literal["drop", "keep"] = Field(
         "drop", description="What happens to fields no rule names: drop (fail closed) or keep (linter warns)."
     )
+    metadata: MetadataPolicy = Field(default_factory=MetadataPolicy)
     k_anonymity: KAnonymity | None = None
 
     @field_validator("key", "fields", mode="before")

@@ -9,6 +9,7 @@ the broker (at-least-once) without a round trip per event.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -22,6 +23,7 @@ from streams.avro import wire
 from streams.core import EventIn, EventOut, anonymize_batch
 from streams.deadletter import DEAD_LETTER_SCHEMA, DeadLetterSealer
 from streams.envelope.base import CompiledKey, EnvelopePlan
+from streams.envelope.metadata import kafka_timestamp_action, output_timestamp
 from streams.envelope.registry import envelope_for
 from streams.errors import AnonymizationError, PolicyError, ReasonCode, RegistryError
 from streams.keys import KeyRing
@@ -86,6 +88,7 @@ class Pipeline:
         self._audit_topic = audit_topic
         self._dead_letter_topic = dead_letter_topic
         self._plans: dict[str, dict[tuple[str, int], _Plan[Any] | AnonymizationError]] = {"key": {}, "value": {}}
+        self._kafka_timestamps = {s.topic: kafka_timestamp_action(s) for s in loaded.policy.sources}
         self._audit_schema_id: int | None = None
         self._audit_encoder = AuditEncoder()
         self._must_deliver: list[Delivery] = []  # audit and dead-letter records of the current batch
@@ -243,9 +246,16 @@ class Pipeline:
             except AnonymizationError as exc:
                 self._dead_letter(item.record, exc, (item.key_id, item.value_id), stats, item.source)
                 continue
-            # The output keeps the input's timestamp: event time survives, and end-to-end latency is measurable.
+            # The output's timestamp is the input's, coarsened as the source's metadata policy says (default: to
+            # the hour), so it cannot give away what the row's date transforms hid. A record without one would be
+            # stamped by the producer with the processing time (close to the event time): coarsened the same way.
+            timestamp = item.record.timestamp_ms or int(time.time() * 1000)
             delivery = self._sink.send(
-                item.source.output_topic, key_bytes, value_bytes, self._provenance, item.record.timestamp_ms
+                item.source.output_topic,
+                key_bytes,
+                value_bytes,
+                self._provenance,
+                output_timestamp(self._kafka_timestamps[item.source.topic], timestamp),
             )
             sent.append((item, outcome, delivery))
         await self._sink.drain()

@@ -1,27 +1,34 @@
-"""``date_shift``: move every date and timestamp of a data subject by one secret, per-subject number of days.
+"""``date_shift``: move every date and timestamp of a data subject by one secret, per-subject offset.
 
-Parameters: ``max_days`` (required, 1..36500): the offset is drawn uniformly from the ``2 * max_days`` whole
-days in ``[-max_days, -1]`` and ``[1, max_days]``; it is never 0, so no value is released unshifted. ``key``
-(key id, default: the active tokenization key; a purpose-separated key is derived from it with HKDF-SHA256,
-info ``crm-anonymizer/date_shift/v1``, so the shift reveals nothing about tokens and vice versa).
+Parameters: ``max_days`` (required, 1..36500): the offset has a whole-day part drawn uniformly from the
+``2 * max_days`` days in ``[-max_days, -1]`` and ``[1, max_days]`` (never 0, so no date is released unshifted)
+and a sub-day part drawn uniformly from the 86,400 seconds of a day. ``key`` (key id, default: the active
+tokenization key; a purpose-separated key is derived from it with HKDF-SHA256, info
+``crm-anonymizer/date_shift/v1``, so the shift reveals nothing about tokens and vice versa).
 
-The offset of a subject is HMAC-SHA256(derived key, subject key) reduced modulo ``2 * max_days`` (first 64 bits
-of the MAC: the bias is below 2^-40), where the subject key is the source record's key (the core passes it in
-``BatchContext.subject_keys``). So every field of one subject that uses the same key and ``max_days`` moves by
-the same number of days, in every event: intervals (age at signup, time between two orders of one customer,
-weekday differences) survive exactly, while absolute dates do not. Whole days keep the time of day.
-A record without a key (empty subject key) cannot be shifted: the event is dead-lettered (``transform.failed``).
+The offset of a subject comes from HMAC-SHA256(derived key, subject key): the first 64 bits of the MAC,
+modulo ``2 * max_days``, give the days, the next 64 bits, modulo 86,400, the seconds (biases below 2^-40). The
+subject key is the source record's key (the core passes it in ``BatchContext.subject_keys``). So every field of
+one subject that uses the same key and ``max_days`` moves by the same offset, in every event: dates (day
+resolution) by the day part, timestamps by the day part plus the seconds. Intervals between timestamps of a
+subject survive exactly, intervals between dates exactly, between a date and a timestamp to within a day;
+absolute dates and the time of day do not. A record without a key (empty subject key) cannot be shifted: the
+event is dead-lettered (``transform.failed``).
 
 Types (the output type is the input type): the encodings ``generalize`` handles: Debezium/Connect dates
 (``int`` days, ``io.debezium.time.Date``), ``io.debezium.time.Timestamp`` / ``MicroTimestamp`` /
 ``NanoTimestamp`` and Connect timestamps (``long`` millis/micros/nanos), Avro ``date`` and ``timestamp-*`` /
 ``local-timestamp-*`` logical types (decoded by fastavro into ``date`` / ``datetime``), and the ISO strings
-``io.debezium.time.ZonedTimestamp`` / ``IsoDate`` (their date part is shifted; the time and offset are kept).
+``io.debezium.time.ZonedTimestamp`` (shifted as a timestamp, its UTC offset kept) / ``IsoDate`` (as a date).
 
 Privacy meaning: hides absolute dates (a birth date or visit day can identify a person) while keeping intervals
 per subject. It is not strong protection on its own: the offset is bounded, so a date is known to within
-``max_days``, and one known true date of a subject reveals that subject's offset for all its dates. Combine
-with ``generalize`` where that matters::
+``max_days``, and one known true date or time of a subject reveals that subject's offset for all its dates.
+In a change stream the event time is such a known time: a shifted field that tracks it (``updated_at``,
+``LastModifiedDate``) gives the offset away to within the granularity of any kept envelope time or Kafka
+timestamp. ``policy lint`` refuses a date_shift in a source whose kept event times are finer than the shift's
+range (``time.shift_exposed``); shift fields that do not track the event (a birth date) only where the event
+times are coarse or dropped, and generalize the rest::
 
     fields:
       birth_date: {transform: date_shift, max_days: 180}
@@ -49,12 +56,9 @@ from streams.transforms.rule import BuildContext, RuleBase
 HKDF_INFO = b"crm-anonymizer/date_shift/v1"
 MAX_DAYS_LIMIT = 36_500
 SECONDS_PER_DAY = 86_400
-_UNITS_PER_DAY = {
-    **dict.fromkeys(DAYS, 1),
-    **dict.fromkeys(MILLIS, SECONDS_PER_DAY * 1_000),
-    **dict.fromkeys(MICROS, SECONDS_PER_DAY * 1_000_000),
-    **dict.fromkeys(NANOS, SECONDS_PER_DAY * 1_000_000_000),
-}
+# Stored number per day (dates) or per second (timestamps), by encoding.
+_PER_DAY = dict.fromkeys(DAYS, 1)
+_PER_SECOND = {**dict.fromkeys(MILLIS, 1_000), **dict.fromkeys(MICROS, 1_000_000), **dict.fromkeys(NANOS, 10**9)}
 
 
 def derive_shift_key(master_key: bytes) -> bytes:
@@ -65,6 +69,11 @@ def offset_from_mac(digest: bytes, max_days: int) -> int:
     """Map a MAC uniformly onto the nonzero whole days in [-max_days, max_days]."""
     n = int.from_bytes(digest[:8], "big") % (2 * max_days)
     return n - max_days if n < max_days else n - max_days + 1
+
+
+def seconds_from_mac(digest: bytes) -> int:
+    """The sub-day part of the offset: the next 64 bits of the MAC onto [0, 86400) seconds."""
+    return int.from_bytes(digest[8:16], "big") % SECONDS_PER_DAY
 
 
 def _failed(detail: str) -> AnonymizationError:
@@ -107,35 +116,55 @@ class DateShift(Transform):
         bound._base = base_name(input_type)
         return bound
 
-    def offset_days(self, subject: bytes) -> int:
-        """The subject's shift in days: nonzero, within ±max_days, the same on every call."""
+    def _digest(self, subject: bytes) -> bytes:
         mac = self._mac.copy()
         mac.update(subject)
-        return offset_from_mac(mac.digest(), self.max_days)
+        return mac.digest()
 
-    def _shifter(self) -> Callable[[Any, int], Any]:
+    def offset_days(self, subject: bytes) -> int:
+        """The day part of the subject's shift: nonzero, within ±max_days, the same on every call."""
+        return offset_from_mac(self._digest(subject), self.max_days)
+
+    def offset(self, subject: bytes) -> tuple[int, int]:
+        """The subject's shift: (days, seconds), days nonzero within ±max_days, seconds in [0, 86400)."""
+        digest = self._digest(subject)
+        return offset_from_mac(digest, self.max_days), seconds_from_mac(digest)
+
+    def offset_seconds(self, subject: bytes) -> int:
+        """The whole shift of a timestamp, in seconds."""
+        days, seconds = self.offset(subject)
+        return days * SECONDS_PER_DAY + seconds
+
+    def _shifter(self) -> Callable[[Any, tuple[int, int]], Any]:
         logical = self._logical
         low, high = INT_RANGE if self._base == "int" else LONG_RANGE
-        units = _UNITS_PER_DAY.get(logical)
+        per_day, per_second = _PER_DAY.get(logical), _PER_SECOND.get(logical)
+        is_date = logical in DAYS or logical == "io.debezium.time.IsoDate"
 
-        def shift(value: Any, days: int) -> Any:
-            if isinstance(value, dt.date):  # fastavro's date/datetime for Avro logical types (datetime too)
+        def shift(value: Any, offset: tuple[int, int]) -> Any:
+            days, seconds = offset
+            delta = dt.timedelta(days=days) if is_date else dt.timedelta(days=days, seconds=seconds)
+            if isinstance(value, dt.datetime):  # fastavro's datetime for Avro timestamp logical types
+                if logical in ISO_STRINGS:
+                    raise wrong_type("date_shift", value, "ISO-8601 string")
+                return value + dt.timedelta(days=days, seconds=seconds)
+            if isinstance(value, dt.date):  # fastavro's date for the Avro date logical type
                 if logical in ISO_STRINGS:
                     raise wrong_type("date_shift", value, "ISO-8601 string")
                 return value + dt.timedelta(days=days)
             if isinstance(value, bool):
                 raise wrong_type("date_shift", value, "date or timestamp")
-            if isinstance(value, int) and units is not None:
-                shifted = value + days * units
+            if isinstance(value, int) and (per_day or per_second):
+                if per_day:
+                    shifted = value + days * per_day
+                else:
+                    assert per_second is not None
+                    shifted = value + (days * SECONDS_PER_DAY + seconds) * per_second
                 if not low <= shifted <= high:
                     raise _failed(f"date_shift result is out of the {self._base} range")
                 return shifted
             if isinstance(value, str) and logical in ISO_STRINGS:
-                try:
-                    day = dt.date.fromisoformat(value[:10])
-                except ValueError:
-                    raise wrong_type("date_shift", value, "ISO-8601 date string") from None
-                return (day + dt.timedelta(days=days)).isoformat() + value[10:]
+                return _shift_iso(value, delta, is_date)
             raise wrong_type("date_shift", value, "date or timestamp")
 
         return shift
@@ -145,17 +174,29 @@ class DateShift(Transform):
         if len(subjects) != len(values) or not all(subjects):
             raise _failed("date_shift needs a subject key")
         shift = self._shifter()
-        offsets: dict[bytes, int] = {}
+        offsets: dict[bytes, tuple[int, int]] = {}
         out: list[Any] = []
         for value, subject in zip(values, subjects, strict=True):
-            days = offsets.get(subject)
-            if days is None:
-                days = offsets[subject] = self.offset_days(subject)
+            offset = offsets.get(subject)
+            if offset is None:
+                offset = offsets[subject] = self.offset(subject)
             try:
-                out.append(shift(value, days))
+                out.append(shift(value, offset))
             except OverflowError:
                 raise _failed("date_shift result is out of the date range") from None
         return out
+
+
+def _shift_iso(value: str, delta: dt.timedelta, is_date: bool) -> str:
+    """An ISO-8601 date (IsoDate) or zoned timestamp (ZonedTimestamp), shifted; the UTC offset is kept."""
+    try:
+        if is_date or len(value) == 10:  # a bare date (also sent as a ZonedTimestamp by some connectors)
+            return (dt.date.fromisoformat(value[:10]) + dt.timedelta(days=delta.days)).isoformat() + value[10:]
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise wrong_type("date_shift", value, "ISO-8601 date or timestamp string") from None
+    text = (moment + delta).isoformat()
+    return text.removesuffix("+00:00") + "Z" if value.endswith("Z") else text
 
 
 class DateShiftRule(RuleBase):

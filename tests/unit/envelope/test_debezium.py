@@ -72,19 +72,23 @@ def test_contacts_field_types_and_docs(contacts_plans: tuple[CompiledKey, Compil
 
 def test_contacts_envelope_parts(contacts_plans: tuple[CompiledKey, CompiledEnvelope]) -> None:
     _, envelope = contacts_plans
-    assert envelope.passthrough == ("op", "ts_ms", "ts_us", "ts_ns", "transaction")
-    assert "table" in envelope.source_fields
-    assert "lsn" in envelope.source_fields
+    # Default metadata policy: times coarsened to the hour, positions (transaction, lsn) dropped.
+    assert [name for name, _ in envelope.passthrough] == ["op", "ts_ms", "ts_us", "ts_ns"]
+    assert all(a is None or a.label == "coarsen(hour)" for _, a in envelope.passthrough)
+    source_kept = dict(envelope.source_fields)
+    assert source_kept["table"].label == "keep"
+    assert source_kept["ts_ms"].label == "coarsen(hour)"
+    assert "lsn" not in source_kept and "txId" not in source_kept
     names = [f["name"] for f in envelope.output_schema["fields"]]
-    assert names == ["before", "after", "source", "op", "ts_ms", "ts_us", "ts_ns", "transaction"]
+    assert names == ["before", "after", "source", "op", "ts_ms", "ts_us", "ts_ns"]
 
 
 def test_mysql_source_query_is_dropped(accounts_plans: tuple[CompiledKey, CompiledEnvelope]) -> None:
     _, envelope = accounts_plans
-    assert "query" not in envelope.source_fields
+    assert "query" not in dict(envelope.source_fields)
     source_type = field_map(envelope.output_schema)["source"]["type"]
     assert "query" not in field_map(source_type)
-    assert "pos" in field_map(source_type)
+    assert "pos" not in field_map(source_type)  # a binlog position: dropped by default
     assert ("source.query", "drop") in envelope.actions
     parse_schema(envelope.output_schema)
 

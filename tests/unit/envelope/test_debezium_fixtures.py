@@ -22,6 +22,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from streams.core import EventIn, EventOut, anonymize_batch
 from streams.envelope.base import CompiledKey, compile_key
 from streams.envelope.debezium import CompiledEnvelope, compile_envelope
+from streams.envelope.metadata import coarsen_epoch
 from streams.errors import AnonymizationError
 from streams.keys import KeyRing
 from streams.policy.loader import parse_policy
@@ -48,7 +49,7 @@ SHARED = Path("/work/shared/fixtures/debezium")
 COLUMNS = ("id", "first_name", "last_name", "email")
 
 
-def customers_source() -> SourcePolicy:
+def customers_source(metadata: dict[str, Any] | None = None) -> SourcePolicy:
     policy = {
         "id": "debezium-fixtures",
         "version": 1,
@@ -59,6 +60,7 @@ def customers_source() -> SourcePolicy:
                 "envelope": "debezium",
                 "output_topic": "anon.fixtures.inventory.customers",
                 "fields": CUSTOMERS_FIELDS,
+                **({"metadata": metadata} if metadata is not None else {}),
             }
         ],
     }
@@ -314,8 +316,9 @@ def test_every_event_is_anonymized_per_operation(run: Run) -> None:
         value = out.value
         assert value is not None and given.value is not None
         assert value["op"] == event.op
-        for name in ("ts_ms", "ts_us", "ts_ns"):
-            assert value[name] == given.value[name], name
+        for name, unit in (("ts_ms", "ms"), ("ts_us", "us"), ("ts_ns", "ns")):  # coarsened to the hour
+            expected = None if given.value.get(name) is None else coarsen_epoch(given.value[name], unit, "hour")
+            assert value.get(name) == expected, name
         if event.op in ("r", "c"):
             assert value["before"] is None
             assert_image(given.value["after"], value["after"])
@@ -372,18 +375,26 @@ def test_tombstone_keeps_the_delete_key_token(run: Run) -> None:
 
 
 # MySQL's raw SQL text is dropped. So is the tutorial's `ts_sec` (the pre-1.0 MySQL source timestamp): not one
-# of the positional fields the anonymizer knows, so it fails closed (dropped, listed as a drop action).
+# of the fields the anonymizer knows, so it fails closed (dropped, listed as a drop action).
 DROPPED_SOURCE_FIELDS = {"query", "ts_sec"}
+# Positions are dropped by the default metadata policy: each is a clock or a counter next to one.
+POSITIONS = {"sequence", "txId", "lsn", "xmin", "gtid", "file", "pos", "row", "thread"}
 
 
-def test_source_block_keeps_positions_and_drops_mysql_query(run: Run) -> None:
+def test_source_block_keeps_technical_fields_coarsens_times_drops_positions_and_query(run: Run) -> None:
     for event, given, out in run.pairs():
         if given.value is None:
             continue
         assert out.value is not None
         raw_source = given.value["source"]
-        expected = {k: v for k, v in raw_source.items() if k not in DROPPED_SOURCE_FIELDS}
+        expected = {
+            k: coarsen_epoch(v, k[-2:], "hour") if k in ("ts_ms", "ts_us", "ts_ns") and v is not None else v
+            for k, v in raw_source.items()
+            if k not in DROPPED_SOURCE_FIELDS | POSITIONS
+        }
         assert out.value["source"] == expected, event.name
+        for name in POSITIONS & set(raw_source):
+            assert (f"source.{name}", "drop") in run.envelope.actions
         for name in DROPPED_SOURCE_FIELDS & set(raw_source):
             assert (f"source.{name}", "drop") in run.envelope.actions
     out_source = next(f for f in run.envelope.output_schema["fields"] if f["name"] == "source")["type"]
@@ -396,19 +407,18 @@ def test_source_block_keeps_positions_and_drops_mysql_query(run: Run) -> None:
         assert "INSERT INTO customers (first_name, last_name, email) VALUES ('Anne', 'Kretchmar', " in queries[0]
 
 
-def test_transaction_is_passed_through_when_present(run: Run) -> None:
+def test_transaction_is_a_position_dropped_by_default(run: Run) -> None:
     has_transaction = any(f["name"] == "transaction" for f in run.dataset.value_schema["fields"])
     assert has_transaction == (run.dataset.name == "engine-wasm-mysql")
     for _, given, out in run.pairs():
         if given.value is None or out.value is None:
             continue
-        if has_transaction:
-            assert "transaction" in given.value and out.value["transaction"] == given.value["transaction"]
-        else:
-            assert "transaction" not in out.value
+        assert "transaction" not in out.value
+    if has_transaction:
+        assert ("envelope.transaction", "drop") in run.envelope.actions
 
 
-def test_a_transaction_block_value_passes_through_unchanged() -> None:
+def test_a_transaction_block_the_policy_keeps_passes_through_unchanged() -> None:
     dataset = DATASETS["engine-wasm-mysql"]()
     event = dataset.events[1]
     assert event.value is not None
@@ -416,7 +426,7 @@ def test_a_transaction_block_value_passes_through_unchanged() -> None:
     block = {"id": "571:53195829", "total_order": 1, "data_collection_order": 1}
     assert [f["field"] for f in TRANSACTION_BLOCK["fields"]] == list(block)
     value = avro_roundtrip(dataset.value_schema, {**event.value, "transaction": block})
-    source = customers_source()
+    source = customers_source({"fields": {"envelope.transaction": "keep"}})
     envelope = compile_envelope(source, dataset.value_schema, KEYRING)
     key_plan = compile_key(source, dataset.key_schema, KEYRING)
     [out] = anonymize_batch(key_plan, envelope, [EventIn(event.key, value)])

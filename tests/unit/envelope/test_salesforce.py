@@ -29,6 +29,7 @@ from streams.devtools.generator.salesforce import (
 from streams.devtools.leaks import LeakScanner
 from streams.devtools.memory_sink import MemorySink
 from streams.envelope.base import CompiledKey, subject_key
+from streams.envelope.metadata import coarsen_epoch
 from streams.envelope.registry import compile_source_key, compile_source_value
 from streams.envelope.salesforce import (
     CompiledSalesforceEnvelope,
@@ -165,10 +166,9 @@ def expected_header(event: dict[str, Any], changed: list[str]) -> dict[str, Any]
         "recordIds": [token(EMPLOYEE_ID, "sfdc-id")],
         "changeType": raw["changeType"],
         "changeOrigin": "com/salesforce/api/soap",
-        "transactionKey": raw["transactionKey"],
-        "sequenceNumber": 1,
-        "commitTimestamp": raw["commitTimestamp"],
-        "commitNumber": raw["commitNumber"],
+        # Default metadata policy: the commit time to the hour; commitNumber, transactionKey and
+        # sequenceNumber (positions: commitNumber is a clock) are dropped.
+        "commitTimestamp": coarsen_epoch(raw["commitTimestamp"], "ms", "hour"),
         "commitUser": token(EMPLOYEE_USER, "sfdc-user"),
         "nulledFields": [],
         "diffFields": [],
@@ -178,6 +178,7 @@ def expected_header(event: dict[str, Any], changed: list[str]) -> dict[str, Any]
 
 
 USER_TOKEN = token(EMPLOYEE_USER, "sfdc-user")
+HEADER_NUMBER = "envelope.header.commitNumber"
 EMPTY_BODY = dict.fromkeys(
     [
         "OwnerId",
@@ -251,8 +252,14 @@ def test_trailhead_events(
         assert raw.encode() not in encoded
 
 
-def test_commit_number_is_exact_past_2_53(employee: tuple[CompiledKey, CompiledSalesforceEnvelope]) -> None:
-    key_plan, envelope = employee
+def test_commit_number_is_exact_past_2_53_when_the_policy_keeps_it() -> None:
+    src = source(
+        "employees", "sfdc.Employee__ChangeEvent", EMPLOYEE_FIELDS, metadata={"fields": {HEADER_NUMBER: "keep"}}
+    )
+    key_plan, envelope = (
+        compile_salesforce_key(src, KEY_SCHEMA, KEYRING),
+        compile_salesforce(src, EMPLOYEE_SCHEMA, KEYRING),
+    )
     event = fixture("trailhead-Employee__c-CREATE.json")
     number = event["ChangeEventHeader"]["commitNumber"]
     assert number == 1722538034362728400 > 2**53 and number != int(float(number) + 1)
@@ -334,7 +341,7 @@ def test_gap_create_from_the_docs(example_plans: dict[str, tuple[CompiledKey, Co
     assert out_header["recordIds"] == [token("001ZM000001n4n5YAA", "sfdc-id")]
     assert out_header["commitUser"] == token("005ZM000000Q6ipYAC", "sfdc-user")
     assert out_header["changeOrigin"] == ""
-    assert out_header["commitNumber"] == 72784468115
+    assert "commitNumber" not in out_header  # a position: dropped by default
     assert all(v is None for k, v in out.value.items() if k != "ChangeEventHeader")
     assert out.key == {"recordId": out_header["recordIds"][0]}
     encode_output(envelope, out.value)

@@ -400,3 +400,56 @@ def test_cli_lint_dp_rule_with_bounds_lints_clean(tmp_path: Path, crm_data: dict
     result = run_lint(str(write_policy(tmp_path, data, "dp.yaml")), "--schemas", str(SCHEMAS))
     assert result.exit_code == 0, result.output
     assert "laplace" in result.output
+
+
+# --- time exposure: envelope times and the Kafka timestamp against the row's date transforms ---------------
+
+
+def contacts_source(data: dict[str, Any]) -> dict[str, Any]:
+    source: dict[str, Any] = next(s for s in data["sources"] if s["name"] == "contacts")
+    return source
+
+
+def time_findings(report: LintReport) -> dict[tuple[str, str], str]:
+    return {(f.path, f.code): f.level for f in report.findings if f.code.startswith("time.")}
+
+
+def test_a_date_shift_the_event_time_gives_away_is_an_error(
+    tmp_path: Path, crm_data: dict[str, Any], keyring: KeyRing
+) -> None:
+    data = variant(crm_data)
+    source = contacts_source(data)
+    source.pop("metadata", None)  # the defaults: event times to the hour
+    source["fields"]["updated_at"] = {"transform": "date_shift", "max_days": 30}
+    source["fields"]["birth_date"] = {"transform": "date_shift", "max_days": 30}
+    report = lint(write_policy(tmp_path, data), keyring)
+    found = time_findings(report)
+    assert found[("updated_at", "time.shift_exposed")] == "error"  # a timestamp: it tracks the event
+    assert found[("birth_date", "time.shift_exposed")] == "warning"  # a date: the offset leaks through others
+    assert found[("created_at", "time.generalize_exposed")] == "warning"  # month, told to the hour on create
+    assert not report.ok
+
+
+def test_a_date_shift_holds_when_every_kept_event_time_is_coarser_than_its_range(
+    tmp_path: Path, crm_data: dict[str, Any], keyring: KeyRing
+) -> None:
+    data = variant(crm_data)
+    source = contacts_source(data)
+    source["metadata"] = {"time": "month"}
+    source["fields"]["updated_at"] = {"transform": "date_shift", "max_days": 10}  # 20 days < a month
+    assert time_findings(lint(write_policy(tmp_path, data), keyring)) == {}
+    source["fields"]["updated_at"] = {"transform": "date_shift", "max_days": 60}  # 120 days > a month
+    found = time_findings(lint(write_policy(tmp_path, data, "wide.yaml"), keyring))
+    assert found == {("updated_at", "time.shift_exposed"): "error"}
+
+
+def test_a_kept_exact_envelope_time_exposes_even_a_year(
+    tmp_path: Path, crm_data: dict[str, Any], keyring: KeyRing
+) -> None:
+    data = variant(crm_data)
+    source = contacts_source(data)
+    source["metadata"] = {"time": "month", "fields": {"envelope.source.ts_ms": "keep"}}
+    source["fields"]["created_at"] = {"transform": "generalize", "to": "year"}
+    report = lint(write_policy(tmp_path, data), keyring)
+    finding = next(f for f in report.findings if f.code == "time.generalize_exposed" and f.path == "created_at")
+    assert "envelope.source.ts_ms keeps the event time exactly" in finding.message

@@ -516,3 +516,13 @@ def test_random_bytes_are_dead_lettered_never_published(harness: Harness) -> Non
     }
     assert codes[str(ReasonCode.AVRO_DECODE_ERROR)] >= 10
     assert harness.sink.on(OUT_CONTACTS) == []
+
+
+def test_output_timestamp_is_the_input_timestamp_coarsened_to_the_hour(harness: Harness) -> None:
+    record = harness.event(CONTACTS_TOPIC, {"id": 1}, contact_envelope("c", None, contact_row(id=1)))
+    assert record.timestamp_ms is not None and record.timestamp_ms % 3_600_000 != 0
+    harness.process([record])
+    [out] = harness.sink.on(OUT_CONTACTS)
+    assert out.timestamp_ms == record.timestamp_ms - record.timestamp_ms % 3_600_000
+    [audit] = harness.audits()
+    assert {"path": "kafka.timestamp", "action": "coarsen(hour)"} in audit["field_actions"]

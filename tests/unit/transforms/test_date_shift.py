@@ -18,7 +18,7 @@ from streams.envelope.base import subject_key
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.keys import KeyRing
 from streams.transforms.base import BatchContext
-from streams.transforms.date_shift import DateShift, DateShiftRule, offset_from_mac
+from streams.transforms.date_shift import DateShift, DateShiftRule, offset_from_mac, seconds_from_mac
 from streams.transforms.registry import FieldRule
 from streams.transforms.rule import BuildContext
 
@@ -52,6 +52,19 @@ def test_offset_follows_the_documented_derivation() -> None:
     )
     digest = hmac.new(derived, ALICE, sha256).digest()
     assert shifter().offset_days(ALICE) == offset_from_mac(digest, 30)
+    assert shifter().offset(ALICE) == (offset_from_mac(digest, 30), seconds_from_mac(digest))
+    assert shifter().offset_seconds(ALICE) == offset_from_mac(digest, 30) * 86_400 + seconds_from_mac(digest)
+
+
+def test_the_shift_has_a_sub_day_part_so_the_time_of_day_is_not_kept() -> None:
+    s = shifter(MILLIS_TS)
+    seconds = [s.offset(subject_key({"id": i}))[1] for i in range(2000)]
+    assert all(0 <= x < 86_400 for x in seconds)
+    assert len({x // 3600 for x in seconds}) == 24  # every hour of the day occurs
+    assert sum(x == 0 for x in seconds) < 5
+    noon = 1_760_000_000_000 - 1_760_000_000_000 % 86_400_000 + 12 * 3_600_000
+    shifted = [s.apply([noon], BatchContext((subject_key({"id": i}),)))[0] for i in range(200)]
+    assert len({(x % 86_400_000) // 3_600_000 for x in shifted}) > 20  # noon lands anywhere in the day
 
 
 def test_same_subject_same_offset_intervals_survive() -> None:
@@ -59,10 +72,12 @@ def test_same_subject_same_offset_intervals_survive() -> None:
     values = [7300, 7301, 9000, -400]
     out = s.apply(values, BatchContext((ALICE,) * 4))
     days = s.offset_days(ALICE)
-    assert out == [v + days for v in values]
+    assert out == [v + days for v in values]  # dates move by the whole-day part
     assert [b - a for a, b in pairwise(out)] == [b - a for a, b in pairwise(values)]
-    # Across batches, instances and fields: the offset depends only on key, max_days and subject.
-    assert shifter(MICRO_TS).apply([0], BatchContext((ALICE,))) == [days * DAY_US]
+    # Across batches, instances and fields: the offset depends only on key, max_days and subject; timestamps
+    # move by the same days plus the sub-day seconds.
+    assert shifter(MICRO_TS).apply([0], BatchContext((ALICE,))) == [s.offset_seconds(ALICE) * 1_000_000]
+    assert s.offset_seconds(ALICE) // 86_400 == days
 
 
 def test_offsets_spread_over_the_range_and_are_never_zero() -> None:
@@ -112,15 +127,15 @@ def test_batch_with_several_subjects() -> None:
 @pytest.mark.parametrize(
     ("avro_type", "value", "unit"),
     [
-        (MILLIS_TS, 1_760_000_000_000, 86_400_000),
-        (MICRO_TS, 1_760_000_000_000_000, DAY_US),
-        (NANO_TS, 1_760_000_000_000_000_000, DAY_US * 1000),
+        (MILLIS_TS, 1_760_000_000_000, 1_000),
+        (MICRO_TS, 1_760_000_000_000_000, 1_000_000),
+        (NANO_TS, 1_760_000_000_000_000_000, 1_000_000_000),
     ],
 )
 def test_connect_timestamps(avro_type: Any, value: int, unit: int) -> None:
     s = shifter(avro_type)
     (out,) = s.apply([value], BatchContext((ALICE,)))
-    assert out - value == s.offset_days(ALICE) * unit
+    assert out - value == s.offset_seconds(ALICE) * unit
 
 
 @pytest.mark.parametrize(
@@ -135,7 +150,10 @@ def test_avro_logical_types_as_fastavro_decodes_them(avro_type: Any, value: Any)
     s = shifter(avro_type)
     (out,) = s.apply([value], BatchContext((ALICE,)))
     assert type(out) is type(value)
-    assert out - value == dt.timedelta(days=s.offset_days(ALICE))
+    if isinstance(value, dt.datetime):
+        assert out - value == dt.timedelta(seconds=s.offset_seconds(ALICE))
+    else:
+        assert out - value == dt.timedelta(days=s.offset_days(ALICE))
     # The output still fits the (unchanged) output type.
     record = parse_schema({"type": "record", "name": "R", "fields": [{"name": "f", "type": avro_type}]})
     buf = io.BytesIO()
@@ -144,14 +162,16 @@ def test_avro_logical_types_as_fastavro_decodes_them(avro_type: Any, value: Any)
     assert schemaless_reader(buf, record, None) == {"f": out}
 
 
-def test_zoned_timestamp_strings_keep_time_and_offset() -> None:
+def test_zoned_timestamp_strings_keep_their_utc_offset() -> None:
     s = shifter(ZONED)
-    days = s.offset_days(ALICE)
+    days, shift = s.offset_days(ALICE), dt.timedelta(seconds=s.offset_seconds(ALICE))
     values = ["2025-10-09T08:53:00Z", "2025-03-30T01:30:00.123+01:00", "2025-10-09"]
-    out = s.apply(values, BatchContext((ALICE,) * 3))
-    for before, after in zip(values, out, strict=True):
-        assert after[10:] == before[10:]
-        assert dt.date.fromisoformat(after[:10]) - dt.date.fromisoformat(before[:10]) == dt.timedelta(days=days)
+    zulu, plus_one, bare = s.apply(values, BatchContext((ALICE,) * 3))
+    assert zulu.endswith("Z") and plus_one.endswith("+01:00")
+    for before, after in ((values[0], zulu), (values[1], plus_one)):
+        moved = dt.datetime.fromisoformat(after) - dt.datetime.fromisoformat(before)
+        assert moved == shift
+    assert dt.date.fromisoformat(bare) - dt.date.fromisoformat(values[2]) == dt.timedelta(days=days)
 
 
 def test_needs_subject_keys() -> None:

@@ -20,6 +20,7 @@ from streams.transforms.plan import Row, apply_plan
 class EventIn:
     key: Row | None
     value: Row | None  # None: a tombstone
+    state: dict[str, Any] | None = None  # the subject's durable DP state (mutated in place), if the worker has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class EventOut:
     uncovered: tuple[str, ...]
     epsilon: tuple[tuple[str, float], ...] = ()  # DP fields released: epsilon per value
     operation: str | None = None  # the change operation (Debezium op, Salesforce changeType) or TOMBSTONE
+    suppressed: tuple[tuple[str, str], ...] = ()  # (field path, reason) of values suppressed in this event
 
 
 def _anonymize(
@@ -44,6 +46,7 @@ def _anonymize(
 
     rows: list[Row] = []
     subjects: list[bytes] = []
+    states: list[dict[str, Any] | None] = []
     owners: list[tuple[int, str]] = []
     for i, event in enumerate(events):
         if event.value is None:
@@ -53,11 +56,17 @@ def _anonymize(
         for slot, row in envelope.images(event.value):
             rows.append(row)
             subjects.append(subject)
+            states.append(event.state)
             owners.append((i, slot))
     rows_out: list[dict[str, Any]] = [{} for _ in rows]
+    notes: list[tuple[int, str, str]] = []
     if rows:
         assert envelope is not None
-        apply_plan(envelope.row.plan, rows, rows_out, subjects)
+        with_state = any(state is not None for state in states)
+        apply_plan(envelope.row.plan, rows, rows_out, subjects, states if with_state else (), notes)
+    suppressed: dict[int, set[tuple[str, str]]] = {}
+    for row_index, path, reason in notes:
+        suppressed.setdefault(owners[row_index][0], set()).add((path, reason))
     per_event: list[dict[str, dict[str, Any]]] = [{} for _ in events]
     for (i, slot), row_out in zip(owners, rows_out, strict=True):
         per_event[i][slot] = row_out
@@ -72,14 +81,16 @@ def _anonymize(
             continue
         assert envelope is not None
         value = envelope.assemble(event.value, per_event[i])
+        notes_here = tuple(sorted(suppressed.get(i, ())))
         results.append(
             EventOut(
                 key,
                 value,
-                key_actions + envelope.actions,
+                key_actions + envelope.actions + notes_here,
                 envelope.uncovered,
                 envelope.epsilon,
                 envelope.operation(event.value),
+                notes_here,
             )
         )
     return results

@@ -8,7 +8,7 @@ registry), ``streams.devtools.memory_sink.MemorySink`` (tests). The Faust agent 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -80,6 +80,11 @@ class BatchStats:
     published: int = 0
     dead_lettered: int = 0
     audited: int = 0
+    #: Subject states this batch changed (state key -> encoded state): the caller persists them before it
+    #: acknowledges the batch.
+    states: dict[bytes, bytes] = field(default_factory=dict)
+    #: Values suppressed because a subject's DP budget was spent, per source name.
+    budget_exhausted: dict[str, int] = field(default_factory=dict)
 
 
 class BatchProcessor(Protocol):
@@ -88,9 +93,10 @@ class BatchProcessor(Protocol):
     async def start(self) -> None:
         """Prepare (register audit/dead-letter schemas, start a child process) before the first batch."""
 
-    async def process(self, records: Sequence[RawRecord]) -> BatchStats:
+    async def process(self, records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None = None) -> BatchStats:
         """Every record gets one audit event and one of (output, dead letter); raises DeliveryError if the
-        broker refused audit or dead-letter records (the batch must then not be acknowledged)."""
+        broker refused audit or dead-letter records (the batch must then not be acknowledged). ``states``: the
+        stored subject states the batch's records need (by state key); changed ones come back in the stats."""
 
     def close(self) -> None:
         """Release clients and child processes (called once, on shutdown)."""

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="Run the pipeline in a child process so consuming and anonymizing use two cores "
         "(CRM_ANON_OFFLOAD).",
     )
+    state_store: str = Field(
+        "rocksdb://",
+        pattern="^(rocksdb|memory)://$",
+        description="Faust store of the subject-state tables (DP releases, budgets): rocksdb:// (durable, with "
+        "changelog topics) or memory:// (rebuilt from the changelog at start) (CRM_ANON_STATE_STORE).",
+    )
     producer_linger_ms: int = Field(5, ge=0, description="Producer linger, ms (CRM_ANON_PRODUCER_LINGER_MS).")
     web_enabled: bool = Field(False, description="Faust web server for health/metrics (CRM_ANON_WEB_ENABLED).")
     web_port: int = Field(6066, description="Faust web port (CRM_ANON_WEB_PORT).")

@@ -24,8 +24,11 @@ from streams.devtools.leaks import LeakScanner
 from streams.kafka.admin import delete_topics, ensure_topics
 from streams.kafka.config import librdkafka_config, registry_client
 from streams.kafka.reader import Record, read_topic
+from streams.keys import KeyRing
+from streams.policy.build import build_transform
 from streams.policy.loader import load_policy
 from streams.settings import Settings
+from streams.transforms.base import BatchContext
 from streams.transforms.mask import Mask
 
 SHOW_MASK = Mask(keep_first=1, style="auto")
@@ -177,16 +180,28 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
         events_per_second = round(len(audit_values) / span, 1) if span > 0 else 0.0
         uncovered = sorted({f for a in audit_values for f in a["uncovered_fields"]})
 
+        keyring = KeyRing({settings.tokenization_key_id: bytes.fromhex(tokenization_key)}, settings.tokenization_key_id)
+
+        def token_of(topic: str, field: str, value: Any) -> Any:
+            source = loaded.policy.source_for_topic(topic)
+            transform = build_transform(source.fields[field], keyring) if source else None
+            return transform.apply([value], BatchContext())[0] if transform else None
+
         print("\n== samples (raw side masked for display) ==")
         contact_out = anonymized.get("anon.crm.public.contacts", [])
         for rec in contact_out:
             out = deserializer(rec.value, SerializationContext(rec.topic, MessageField.VALUE)) if rec.value else None
             if out is None or out["op"] != "u":
                 continue
+            # Joined by the id token (the envelope's times and positions are coarsened or dropped): the first
+            # update of that contact in, the first out (per-record order is kept).
             raw = next(
                 e
                 for e in events
-                if e.topic == CONTACTS_TOPIC and e.value and e.value["op"] == "u" and e.value["ts_ms"] == out["ts_ms"]
+                if e.topic == CONTACTS_TOPIC
+                and e.value
+                and e.value["op"] == "u"
+                and token_of(CONTACTS_TOPIC, "id", e.value["after"]["id"]) == out["after"]["id"]
             )
             print("-- Debezium update of a contact (after image). Input, masked for display:")
             print(json.dumps(_masked(raw.value["after"] if raw.value else None), default=str))
@@ -203,8 +218,9 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
                 for e in events
                 if e.topic == SFDC_CONTACTS
                 and e.value
-                and e.value["ChangeEventHeader"]["commitNumber"] == header["commitNumber"]
-                and e.value["ChangeEventHeader"]["sequenceNumber"] == header["sequenceNumber"]
+                and e.value["ChangeEventHeader"]["changeType"] == "UPDATE"
+                and [token_of(SFDC_CONTACTS, "Contact.Id", i) for i in e.value["ChangeEventHeader"]["recordIds"]]
+                == header["recordIds"]
             )
             assert raw.value is not None
             raw_fields = {k: v for k, v in raw.value.items() if v is not None and k != "ChangeEventHeader"}

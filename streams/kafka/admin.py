@@ -50,3 +50,9 @@ def delete_topics(conn: ConnectionSettings, names: Iterable[str], timeout_s: flo
             return
         time.sleep(0.2)
     raise KafkaAdminError(f"topics not deleted in time: {doomed}")
+
+
+def topic_partitions(conn: ConnectionSettings, names: Iterable[str]) -> dict[str, int]:
+    """The partition count of each topic (topics that do not exist are left out)."""
+    metadata = admin_client(conn).list_topics(timeout=15)
+    return {n: len(metadata.topics[n].partitions) for n in names if n in metadata.topics}

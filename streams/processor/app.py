@@ -9,30 +9,39 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import faust
 import structlog
 
 from streams.errors import CrmAnonymizerError
+from streams.kafka.admin import topic_partitions
 from streams.kafka.config import faust_broker_config
 from streams.policy.loader import LoadedPolicy, load_policy
 from streams.ports import BatchProcessor, RawRecord
-from streams.processor.compose import build_pipeline, kafka_sink
+from streams.processor.compose import build_pipeline, kafka_sink, state_secret
 from streams.processor.offload import OffloadedPipeline
+from streams.processor.state import SubjectStateTables
 from streams.settings import Settings
+from streams.subject_state import uses_subject_state
 
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.App:
+def create_app(
+    settings: Settings, loaded: LoadedPolicy | None = None, partitions: Mapping[str, int] | None = None
+) -> faust.App:
+    """The Faust app. ``partitions``: the partition count of each source topic (asked of the broker if not
+    given); the subject-state tables must have as many partitions as their source."""
     loaded = loaded or load_policy(settings.policy_file)
     datadir = settings.state_dir / "faust"
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+    stateful = uses_subject_state(loaded.policy)
     app = faust.App(
         settings.app_id,
         **faust_broker_config(settings.connection),
-        store="memory://",
+        store=settings.state_store if stateful else "memory://",
         datadir=str(datadir),
         key_serializer="raw",
         value_serializer="raw",
@@ -55,11 +64,18 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
     async def close_pipeline(_app: Any, *_args: Any, **_kwargs: Any) -> None:
         await asyncio.to_thread(pipeline.close)  # flush the producer, stop the child
 
-    # Faust's stub types the receiver as a union of callables that mypy cannot match.
+    async def log_assignment(_app: Any, assigned: Any = (), *_args: Any, **_kwargs: Any) -> None:
+        log.info("partitions_assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+
+    # Faust's stub types the receivers as a union of callables that mypy cannot match.
     app.on_before_shutdown.connect(close_pipeline)  # type: ignore[arg-type]
+    app.on_partitions_assigned.connect(log_assignment)  # type: ignore[arg-type]
 
     source_topics = [s.topic for s in loaded.policy.sources]
     source = app.topic(*source_topics, key_serializer="raw", value_serializer="raw")
+    if stateful and partitions is None:
+        partitions = topic_partitions(settings.connection, source_topics)
+    tables = SubjectStateTables(app, loaded.policy, partitions or {}, state_secret(settings)) if stateful else None
     within = settings.batch_window_ms / 1000.0
 
     @app.agent(source, name="anonymize")
@@ -80,7 +96,10 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
                 for e in events
             ]
             try:
-                stats = await pipeline.process(records)
+                states = tables.read(events) if tables else None
+                stats = await pipeline.process(records, states)
+                if tables and stats.states:
+                    tables.write(events, stats.states)  # before the batch is acknowledged
             except Exception as exc:
                 # Faust acknowledges a take_events batch even when the loop body raises, which would commit
                 # offsets of events that have neither an output nor a dead letter (a delivery failure, a dead

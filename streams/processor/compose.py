@@ -16,10 +16,17 @@ from streams.policy.loader import LoadedPolicy
 from streams.ports import Sink
 from streams.processor.pipeline import Pipeline
 from streams.settings import Settings
+from streams.subject_state import derive_state_key, uses_subject_state
 
 
 def kafka_sink(settings: Settings) -> KafkaSink:
     return KafkaSink(settings.connection, linger_ms=settings.producer_linger_ms)
+
+
+def state_secret(settings: Settings) -> bytes:
+    """The key of the subject-state table keys, derived from the tokenization key."""
+    keyring = keyring_from_settings(settings)
+    return derive_state_key(keyring.get(None)[1])
 
 
 def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipeline:
@@ -37,4 +44,5 @@ def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipe
         sealer,
         audit_topic=settings.audit_topic,
         dead_letter_topic=settings.dead_letter_topic,
+        state_secret=derive_state_key(keyring.get(None)[1]) if uses_subject_state(loaded.policy) else None,
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -55,9 +55,9 @@ def _ready() -> bool:
     return _pipeline is not None
 
 
-def _process(records: Sequence[RawRecord]) -> BatchStats:
+def _process(records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None) -> BatchStats:
     assert _pipeline is not None and _loop is not None
-    return _loop.run_until_complete(_pipeline.process(records))
+    return _loop.run_until_complete(_pipeline.process(records, states))
 
 
 def _close() -> None:
@@ -77,8 +77,8 @@ class OffloadedPipeline:
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._pool, _ready)
 
-    async def process(self, records: Sequence[RawRecord]) -> BatchStats:
-        result: Any = await asyncio.get_running_loop().run_in_executor(self._pool, _process, records)
+    async def process(self, records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None = None) -> BatchStats:
+        result: Any = await asyncio.get_running_loop().run_in_executor(self._pool, _process, records, states)
         return result  # type: ignore[no-any-return]
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ the broker (at-least-once) without a round trip per event.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -30,6 +30,7 @@ from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
 from streams.policy.model import SourcePolicy
 from streams.ports import BatchStats, Delivery, DeliveryError, Headers, RawRecord, SchemaSource, Sink
+from streams.subject_state import decode_state, encode_state, state_key
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +54,7 @@ class _Prepared:
     value_id: int | None
     value: dict[str, Any] | None
     value_plan: _Plan[EnvelopePlan] | None
+    state: dict[str, Any] | None = None
 
 
 class _Failed(Exception):
@@ -78,6 +80,7 @@ class Pipeline:
         *,
         audit_topic: str,
         dead_letter_topic: str,
+        state_secret: bytes | None = None,
     ) -> None:
         self._policy = loaded.policy
         self._ref = PolicyRef(loaded.policy.id, loaded.policy.version, loaded.content_hash)
@@ -89,6 +92,7 @@ class Pipeline:
         self._dead_letter_topic = dead_letter_topic
         self._plans: dict[str, dict[tuple[str, int], _Plan[Any] | AnonymizationError]] = {"key": {}, "value": {}}
         self._kafka_timestamps = {s.topic: kafka_timestamp_action(s) for s in loaded.policy.sources}
+        self._state_secret = state_secret  # None: no durable subject state (DP falls back to per-process caches)
         self._audit_schema_id: int | None = None
         self._audit_encoder = AuditEncoder()
         self._must_deliver: list[Delivery] = []  # audit and dead-letter records of the current batch
@@ -170,7 +174,7 @@ class Pipeline:
         return plan
 
     # -- per batch -----------------------------------------------------------------------------------
-    async def _prepare(self, record: RawRecord) -> _Prepared:
+    async def _prepare(self, record: RawRecord, state: dict[str, Any] | None = None) -> _Prepared:
         ids: list[int | None] = [None, None]
         try:
             source = self._policy.source_for_topic(record.topic)
@@ -191,17 +195,32 @@ class Pipeline:
                 value = wire.decode_body(body, writer.parsed)
             elif record.key is None:
                 raise AnonymizationError(ReasonCode.NULL_KEY, "record has neither key nor value")
-            return _Prepared(record, source, ids[0], key, key_plan, ids[1], value, value_plan)
+            return _Prepared(record, source, ids[0], key, key_plan, ids[1], value, value_plan, state)
         except AnonymizationError as exc:
             raise _Failed(record, exc, (ids[0], ids[1])) from None
 
-    async def process(self, records: Sequence[RawRecord]) -> BatchStats:
+    def state_key(self, record: RawRecord) -> bytes | None:
+        if self._state_secret is None:
+            return None
+        return state_key(self._state_secret, record.topic, record.key)
+
+    async def process(self, records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None = None) -> BatchStats:
         if self._audit_schema_id is None:
             await self.start()
-        prepared: list[_Prepared | _Failed] = []
+        loaded: dict[bytes, dict[str, Any]] = {}  # one dict per subject: its records share (and update) it
+        record_states: list[dict[str, Any] | None] = []
         for record in records:
+            key = self.state_key(record)
+            if key is None:
+                record_states.append(None)
+                continue
+            if key not in loaded:
+                loaded[key] = decode_state((states or {}).get(key))
+            record_states.append(loaded[key])
+        prepared: list[_Prepared | _Failed] = []
+        for record, state in zip(records, record_states, strict=True):
             try:
-                prepared.append(await self._prepare(record))
+                prepared.append(await self._prepare(record, state))
             except _Failed as failed:
                 prepared.append(failed)
 
@@ -217,7 +236,11 @@ class Pipeline:
             results = anonymize_batch(
                 first.key_plan.compiled if first.key_plan else None,
                 first.value_plan.compiled if first.value_plan else None,
-                [EventIn(p.key, p.value) for p in (prepared[i] for i in positions) if isinstance(p, _Prepared)],
+                [
+                    EventIn(p.key, p.value, p.state)
+                    for p in (prepared[i] for i in positions)
+                    if isinstance(p, _Prepared)
+                ],
             )
             for i, result in zip(positions, results, strict=True):
                 outcomes[i] = result
@@ -272,6 +295,9 @@ class Pipeline:
                 )
                 continue
             stats.published += 1
+            if outcome.suppressed:
+                name = item.source.name
+                stats.budget_exhausted[name] = stats.budget_exhausted.get(name, 0) + len(outcome.suppressed)
             audit = anonymization_audit(
                 self._position(item.record),
                 self._ref,
@@ -294,6 +320,10 @@ class Pipeline:
         self._must_deliver.clear()
         if refused:
             raise DeliveryError(f"{len(refused)} audit/dead-letter records not written: {sorted(set(refused))}")
+        for key, state in loaded.items():
+            encoded = encode_state(state)
+            if encoded != (states or {}).get(key, encode_state({})):
+                stats.states[key] = encoded
         return stats
 
     @staticmethod

@@ -29,6 +29,10 @@ class BatchContext:
     """
 
     subject_keys: Sequence[bytes] = field(default_factory=tuple)
+    #: The durable DP state of each value's subject (a plain dict the worker persists), or empty.
+    states: Sequence[dict[str, Any] | None] = field(default_factory=tuple)
+    #: Filled by the transform: positions of values it suppressed, and why (the audit event names them).
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
 
 class Transform(ABC):
@@ -40,8 +44,9 @@ class Transform(ABC):
     #: Differential privacy: the epsilon (and delta) one release of one value spends; None when not DP.
     epsilon: float | None = None
     delta: float | None = None
-    #: The output field is nullable even when the input field is not (``nullify`` always emits null).
-    forces_nullable: ClassVar[bool] = False
+    #: The output field is nullable even when the input field is not (``nullify`` always emits null; a DP
+    #: field with a budget emits null once the budget is spent).
+    forces_nullable: bool = False
 
     def check_type(self, input_type: AvroType, path: str) -> None:
         if base_name(input_type) not in self.accepts:

@@ -133,6 +133,7 @@ class GaussianRule(NoiseRule):
     delta: float = Field(gt=0, lt=1)
 
     def build(self, ctx: BuildContext) -> Transform:
-        return Gaussian(
+        transform = Gaussian(
             self.epsilon, self.delta, self.lower, self.upper, self.sensitivity, self.clamp_output, self.release_cache
         )
+        return self.with_releases(transform, ctx)

@@ -96,4 +96,6 @@ class LaplaceRule(NoiseRule):
     transform: Literal["laplace"]
 
     def build(self, ctx: BuildContext) -> Transform:
-        return Laplace(self.epsilon, self.lower, self.upper, self.sensitivity, self.clamp_output, self.release_cache)
+        return self.with_releases(
+            Laplace(self.epsilon, self.lower, self.upper, self.sensitivity, self.clamp_output, self.release_cache), ctx
+        )

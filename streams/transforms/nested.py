@@ -33,7 +33,7 @@ class RecordTransform(Transform):
             if not isinstance(value, dict):
                 raise wrong_type("record", value, "record")
         out: list[dict[str, Any]] = [{} for _ in values]
-        apply_plan(self.plan, values, out, ctx.subject_keys)
+        apply_plan(self.plan, values, out, ctx.subject_keys, ctx.states)
         return out
 
 
@@ -81,7 +81,10 @@ class _ElementwiseTransform(Transform):
 
     def _transform_flat(self, values: Sequence[Any], ctx: BatchContext) -> tuple[list[Any], list[list[int]]]:
         flat, subjects, slots = self._flatten(values, ctx)
-        results = self.element.apply(flat, BatchContext(tuple(subjects))) if flat else []
+        states: tuple[dict[str, Any] | None, ...] = ()
+        if ctx.states:  # each element belongs to its container's subject
+            states = tuple(ctx.states[i] for i, mine in enumerate(slots) for j in mine if j >= 0)
+        results = self.element.apply(flat, BatchContext(tuple(subjects), states)) if flat else []
         return results, slots
 
 

@@ -17,8 +17,7 @@ from pydantic import Field, FiniteFloat, PositiveFloat, model_validator
 from streams.avro.types import AvroType, base_name, logical_name, type_label
 from streams.errors import PolicyError
 from streams.transforms.base import BatchContext, Transform, wrong_type
-from streams.transforms.dp_cache import DEFAULT_CAPACITY, ReleaseCache, consistent_release
-from streams.transforms.rule import RuleBase
+from streams.transforms.dp_cache import DEFAULT_CAPACITY, ReleaseCache, ReleaseRule, Releasing
 
 dp.enable_features("contrib")
 
@@ -43,7 +42,7 @@ def integer_domain(opendp_type: str) -> Any:
     return dp.vector_domain(dp.atom_domain(T=opendp_type))
 
 
-class NumericNoise(Transform):
+class NumericNoise(Releasing, Transform):
     """Shared by ``laplace`` and ``gaussian``: clamping, type checks, per-type measurement, release cache.
 
     The instance a rule builds is a template (no measurement); ``bind`` returns a copy with the measurement
@@ -85,7 +84,7 @@ class NumericNoise(Transform):
     def _params_label(self) -> str:
         extra = f",sensitivity={fmt(self.sensitivity)}" if self.explicit_sensitivity else ""
         extra += ",clamp_output" if self.clamp_output else ""
-        return f"lower={fmt(self.lower)},upper={fmt(self.upper)}{extra}"
+        return f"lower={fmt(self.lower)},upper={fmt(self.upper)}{extra}{self.budget_label()}"
 
     def _type_problem(self, base: str) -> str | None:
         if base in FLOAT_TYPES:
@@ -101,6 +100,7 @@ class NumericNoise(Transform):
 
     def output_type(self, input_type: AvroType, path: str) -> AvroType:
         self.check_type(input_type, path)
+        self.remember_path(path)
         if logical_name(input_type):
             raise PolicyError(f"field {path!r}: {self.name} needs a plain number, got {type_label(input_type)}")
         base = base_name(input_type)
@@ -164,10 +164,10 @@ class NumericNoise(Transform):
         if self._measurement is None:
             raise RuntimeError(f"{self.name} must be bound to a field type before use")
         clamped = [self._clamp(v) for v in values]  # validate the whole batch before any noise is drawn
-        return consistent_release(clamped, ctx.subject_keys, self._cache, self._draw)
+        return self.release(clamped, ctx, self._cache, self._draw)
 
 
-class NoiseRule(RuleBase):
+class NoiseRule(ReleaseRule):
     """Parameters every DP noise rule shares (laplace, gaussian): required epsilon and clamping bounds."""
 
     epsilon: PositiveFloat = Field(allow_inf_nan=False)
@@ -175,7 +175,6 @@ class NoiseRule(RuleBase):
     upper: FiniteFloat
     sensitivity: PositiveFloat | None = Field(None, allow_inf_nan=False)
     clamp_output: bool = False
-    release_cache: int = Field(DEFAULT_CAPACITY, ge=0)
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:

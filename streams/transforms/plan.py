@@ -23,9 +23,18 @@ class FieldPlan:
 
 
 def apply_plan(
-    plan: Sequence[FieldPlan], rows: Sequence[Row], out: list[dict[str, Any]], subjects: Sequence[bytes] = ()
+    plan: Sequence[FieldPlan],
+    rows: Sequence[Row],
+    out: list[dict[str, Any]],
+    subjects: Sequence[bytes] = (),
+    states: Sequence[dict[str, Any] | None] = (),
+    notes: list[tuple[int, str, str]] | None = None,
 ) -> None:
-    """Fill ``out[i]`` with the planned fields of ``rows[i]``; one transform call per field for all rows."""
+    """Fill ``out[i]`` with the planned fields of ``rows[i]``; one transform call per field for all rows.
+
+    ``subjects`` and ``states`` are aligned with ``rows`` (or empty); ``notes`` collects (row index, field,
+    reason) for values a transform suppressed (a spent DP budget).
+    """
     for field_plan in plan:
         name = field_plan.name
         positions: list[int] = []
@@ -42,7 +51,10 @@ def apply_plan(
         if not values:
             continue
         try:
-            ctx = BatchContext(tuple(subjects[i] for i in positions) if subjects else ())
+            ctx = BatchContext(
+                tuple(subjects[i] for i in positions) if subjects else (),
+                tuple(states[i] for i in positions) if states else (),
+            )
             results = field_plan.transform.apply(values, ctx)
         except AnonymizationError as exc:
             exc.field = f"{name}.{exc.field}" if exc.field else name
@@ -53,3 +65,5 @@ def apply_plan(
             ) from None
         for i, result in zip(positions, results, strict=True):
             out[i][name] = result
+        if notes is not None:
+            notes.extend((positions[k], name, reason) for k, reason in ctx.notes)

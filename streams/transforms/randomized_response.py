@@ -57,9 +57,9 @@ from pydantic import Field, PositiveFloat, model_validator
 from streams.avro.types import AvroType, base_name, type_label
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.transforms.base import BatchContext, Transform, wrong_type
-from streams.transforms.dp_cache import DEFAULT_CAPACITY, ReleaseCache, consistent_release
+from streams.transforms.dp_cache import DEFAULT_CAPACITY, ReleaseCache, ReleaseRule, Releasing
 from streams.transforms.noise import fmt
-from streams.transforms.rule import BuildContext, RuleBase
+from streams.transforms.rule import BuildContext
 
 dp.enable_features("contrib")
 
@@ -73,7 +73,7 @@ def epsilon_of(prob: float, k: int) -> float:
     return math.log(prob * (k - 1) / (1.0 - prob))
 
 
-class RandomizedResponse(Transform):
+class RandomizedResponse(Releasing, Transform):
     name = "randomized_response"
     accepts = frozenset({"boolean", "string", "enum"})
 
@@ -111,7 +111,7 @@ class RandomizedResponse(Transform):
             else f"prob={fmt(self.configured_prob or 0.0)}"
         )
         shown = f",categories={len(self.categories)}" if self.categories is not None else ""
-        return f"randomized_response({chosen}{shown})"
+        return f"randomized_response({chosen}{shown}{self.budget_label()})"
 
     # -- policy time -------------------------------------------------------------------------------------
 
@@ -148,6 +148,7 @@ class RandomizedResponse(Transform):
 
     def output_type(self, input_type: AvroType, path: str) -> AvroType:
         self.check_type(input_type, path)
+        self.remember_path(path)
         categories = self._categories_for(input_type)
         if isinstance(categories, str):
             raise PolicyError(f"field {path!r}: {categories}")
@@ -227,15 +228,14 @@ class RandomizedResponse(Transform):
             raise RuntimeError("randomized_response must be bound to a field type before use")
         checked = [self._check(v) for v in values]  # validate the whole batch before any draw
         draw = self._draw_boolean if self._kind == "boolean" else self._draw_categorical
-        return consistent_release(checked, ctx.subject_keys, self._cache, draw)
+        return self.release(checked, ctx, self._cache, draw)
 
 
-class RandomizedResponseRule(RuleBase):
+class RandomizedResponseRule(ReleaseRule):
     transform: Literal["randomized_response"]
     epsilon: PositiveFloat | None = Field(None, allow_inf_nan=False)
     prob: float | None = Field(None, gt=0, lt=1)
     categories: list[str] | None = None
-    release_cache: int = Field(DEFAULT_CAPACITY, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> RandomizedResponseRule:
@@ -248,4 +248,4 @@ class RandomizedResponseRule(RuleBase):
         return self
 
     def build(self, ctx: BuildContext) -> Transform:
-        return RandomizedResponse(self.epsilon, self.prob, self.categories, self.release_cache)
+        return self.with_releases(RandomizedResponse(self.epsilon, self.prob, self.categories, self.release_cache), ctx)

@@ -361,6 +361,12 @@ def sfdc_worker(live_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     def writer(path: Path, source_topic: str, output_topic: str) -> None:
         policy = crm_policy()
         source = contact_source() | {"topic": source_topic, "output_topic": output_topic}
+        # This module joins each output to its input by the header's transaction key (a position the default
+        # metadata policy drops; test_envelope_metadata checks that default): kept here for the join.
+        metadata = source.get("metadata", {})
+        source["metadata"] = metadata | {
+            "fields": {"envelope.header.transactionKey": "keep", "envelope.header.sequenceNumber": "keep"}
+        }
         policy["sources"] = [source]
         path.write_text(yaml.safe_dump(policy, sort_keys=False))
         create_topics(live_settings, {source_topic: (PARTITIONS, {}), output_topic: (PARTITIONS, {})})

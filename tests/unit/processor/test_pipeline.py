@@ -26,6 +26,7 @@ from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
 from streams.ports import BatchStats, Headers, RawRecord
 from streams.processor.pipeline import Pipeline
+from streams.subject_state import derive_state_key
 
 from ..support import (
     ACCOUNTS_TOPIC,
@@ -36,6 +37,7 @@ from ..support import (
     CONTACTS_TOPIC,
     DEAD_LETTER_KEY,
     DEAD_LETTER_KEY_ID,
+    TEST_KEY,
     account_envelope,
     account_row,
     contact_envelope,
@@ -526,3 +528,70 @@ def test_output_timestamp_is_the_input_timestamp_coarsened_to_the_hour(harness: 
     assert out.timestamp_ms == record.timestamp_ms - record.timestamp_ms % 3_600_000
     [audit] = harness.audits()
     assert {"path": "kafka.timestamp", "action": "coarsen(hour)"} in audit["field_actions"]
+
+
+def dp_policy(loaded: LoadedPolicy, budget: float | None = None) -> LoadedPolicy:
+    """The test policy with lifetime_value under laplace (and a budget, if given)."""
+    contacts = loaded.policy.sources[0]
+    rule: dict[str, Any] = {"transform": "laplace", "epsilon": 1.0, "lower": 0, "upper": 100_000}
+    if budget is not None:
+        rule["budget"] = budget
+    fields = {**{k: v.model_dump(exclude_none=True) for k, v in contacts.fields.items()}, "lifetime_value": rule}
+    data = loaded.policy.model_dump(exclude_none=True)
+    data["sources"][0]["fields"] = fields
+    policy = type(loaded.policy).model_validate(data)
+    return LoadedPolicy(policy, loaded.content_hash, loaded.path)
+
+
+def stateful_pipeline(harness: Harness, loaded: LoadedPolicy) -> Pipeline:
+    return Pipeline(
+        loaded,
+        harness.keyring,
+        SchemaCache(harness.registry, max_retry_s=0),
+        harness.sink,
+        harness.sealer,
+        audit_topic=AUDIT_TOPIC,
+        dead_letter_topic=DLQ_TOPIC,
+        state_secret=derive_state_key(TEST_KEY),
+    )
+
+
+def test_subject_state_makes_an_unchanged_dp_value_keep_its_noise_across_pipelines(harness: Harness) -> None:
+    loaded = dp_policy(harness.loaded)
+    first = stateful_pipeline(harness, loaded)
+    record = harness.event(CONTACTS_TOPIC, {"id": 7}, contact_envelope("c", None, contact_row(id=7)))
+    stats = asyncio.run(first.process([record]))
+    [(key, stored)] = stats.states.items()
+    assert key == first.state_key(record) and b"lifetime_value" in stored
+    noisy = harness.decode(harness.sink.on(OUT_CONTACTS)[0].value)["after"]["lifetime_value"]
+    # A new pipeline (a restarted worker, another worker after a rebalance) given the stored state:
+    second = stateful_pipeline(harness, loaded)
+    update = harness.event(
+        CONTACTS_TOPIC, {"id": 7}, contact_envelope("u", contact_row(id=7), contact_row(id=7, city="Oxford"))
+    )
+    again = asyncio.run(second.process([update], {key: stored}))
+    out = harness.decode(harness.sink.on(OUT_CONTACTS)[1].value)
+    assert out["before"]["lifetime_value"] == out["after"]["lifetime_value"] == noisy
+    assert again.states == {}  # nothing new to store
+    # Without the stored state the same value would be noised afresh.
+    fresh = stateful_pipeline(harness, loaded)
+    asyncio.run(
+        fresh.process([harness.event(CONTACTS_TOPIC, {"id": 7}, contact_envelope("c", None, contact_row(id=7)))])
+    )
+    assert harness.decode(harness.sink.on(OUT_CONTACTS)[2].value)["after"]["lifetime_value"] != noisy
+
+
+def test_a_spent_budget_suppresses_the_field_and_the_audit_says_so(harness: Harness) -> None:
+    loaded = dp_policy(harness.loaded, budget=1.0)
+    pipeline = stateful_pipeline(harness, loaded)
+    records = [
+        harness.event(CONTACTS_TOPIC, {"id": 9}, contact_envelope("c", None, contact_row(id=9, lifetime_value=10.0))),
+        harness.event(CONTACTS_TOPIC, {"id": 9}, contact_envelope("u", None, contact_row(id=9, lifetime_value=20.0))),
+    ]
+    stats = asyncio.run(pipeline.process(records))
+    assert stats.budget_exhausted == {"contacts": 1}
+    outs = [harness.decode(s.value)["after"] for s in harness.sink.on(OUT_CONTACTS)]
+    assert outs[0]["lifetime_value"] is not None and outs[1]["lifetime_value"] is None
+    audits = harness.audits()
+    assert {"path": "lifetime_value", "action": "suppressed(dp budget spent)"} in audits[1]["field_actions"]
+    assert {"path": "lifetime_value", "action": "suppressed(dp budget spent)"} not in audits[0]["field_actions"]

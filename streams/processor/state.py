@@ -1,0 +1,90 @@
+"""Subject state in Faust tables (RocksDB store, changelog topics on the broker): the shell around
+``streams.subject_state``.
+
+One table per source whose policy has DP fields, with as many partitions as the source topic: an entry is
+written with the partition of the source record it belongs to, so the table is co-partitioned with the source
+and a rebalance moves a subject's state with its partition (Faust restores it from the changelog). A batch
+holds records of several partitions, while Faust's RocksDB store and changelog pick the partition from the
+*current event*; so each read and write runs with the current event set to a record of that subject.
+
+Consistency with the child process: the parent reads the entries a batch needs, hands them to the pipeline
+with the records, and writes back what the pipeline changed before the batch is acknowledged (the agent's
+loop body returns). Residual: if the worker dies after the outputs are on the broker but before the changelog
+write, the reprocessed batch draws fresh noise for values first released in it (one extra release per value,
+per such crash); see the README.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import faust
+from faust.streams import _current_event  # Faust keeps the current event in this ContextVar
+
+from streams.policy.model import Policy
+from streams.subject_state import needs_subject_state, state_key
+
+
+@contextmanager
+def _as_current(event: faust.EventT[Any]) -> Iterator[None]:
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class SubjectStateTables:
+    """The state tables of an app, keyed by source topic."""
+
+    def __init__(self, app: faust.App, policy: Policy, partitions: Mapping[str, int], secret: bytes) -> None:
+        self._secret = secret
+        self._tables: dict[str, Any] = {
+            s.topic: app.Table(
+                f"subject-state-{s.name}",
+                default=None,
+                partitions=partitions[s.topic],
+                key_type=bytes,  # raw bytes: the app's serializers are "raw"
+                value_type=bytes,
+                help=f"DP releases and budget ledgers of the subjects of {s.name}",
+            )
+            for s in policy.sources
+            if needs_subject_state(s)
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self._tables)
+
+    def _keyed(self, events: Sequence[faust.EventT[Any]]) -> Iterator[tuple[bytes, faust.EventT[Any], Any]]:
+        for event in events:
+            table = self._tables.get(event.message.topic)
+            if table is None:
+                continue
+            key = state_key(self._secret, event.message.topic, event.message.key)
+            if key is not None:
+                yield key, event, table
+
+    def read(self, events: Sequence[faust.EventT[Any]]) -> dict[bytes, bytes]:
+        """The stored states of the subjects of ``events`` (absent subjects are left out)."""
+        found: dict[bytes, bytes] = {}
+        for key, event, table in self._keyed(events):
+            if key in found:
+                continue
+            with _as_current(event):
+                raw = table.get(key)
+            if raw is not None:
+                found[key] = bytes(raw)
+        return found
+
+    def write(self, events: Sequence[faust.EventT[Any]], changed: Mapping[bytes, bytes]) -> None:
+        """Store changed states, each in the partition of (the last) record of its subject."""
+        owners: dict[bytes, tuple[faust.EventT[Any], Any]] = {}
+        for key, event, table in self._keyed(events):
+            if key in changed:
+                owners[key] = (event, table)
+        for key, (event, table) in owners.items():
+            with _as_current(event):
+                table[key] = changed[key]

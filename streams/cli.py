@@ -250,7 +250,7 @@ def policy_lint(
 
 
 def _risk_population(sample: int, topics: tuple[str, ...], limit: int | None) -> Any:
-    from streams.risk.population import generated
+    from streams.devtools.generator.population import generated
 
     if not topics:
         return generated(sample)

@@ -1,7 +1,7 @@
 """Run a policy over raw records through the real :class:`~streams.processor.pipeline.Pipeline`, in memory.
 
 The schema source is an in-memory registry (writer schemas given up front, derived output schemas registered
-here and nowhere else), the sink a :class:`~streams.devtools.memory_sink.MemorySink`, keys throwaway ones: the
+here and nowhere else), the sink collects in memory, keys throwaway ones: the
 evaluation sees exactly what the worker would publish (row fields, envelope fields, the Kafka timestamp) and
 never writes to a real registry or topic.
 """
@@ -20,11 +20,10 @@ from fastavro import parse_schema
 from streams.audit import AUDIT_SCHEMA
 from streams.avro import wire
 from streams.deadletter import DeadLetterSealer
-from streams.devtools.memory_sink import MemorySink
 from streams.errors import AnonymizationError, ReasonCode
 from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
-from streams.ports import RawRecord, WriterSchema
+from streams.ports import Delivery, Headers, RawRecord, WriterSchema
 from streams.processor.pipeline import Pipeline
 
 AUDIT_TOPIC = "risk.evaluation.audit"
@@ -70,6 +69,33 @@ class MemorySchemas:
 
 
 @dataclass(frozen=True, slots=True)
+class Sent:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int | None
+
+
+class CollectingSink:
+    """A :class:`~streams.ports.Sink` that keeps what it is sent (the evaluation's broker)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+
+    def send(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
+    ) -> Delivery:
+        self.sent.append(Sent(topic, key, value, timestamp_ms))
+        return Delivery()
+
+    async def drain(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class Published:
     """One input record and what the pipeline published for it (decoded)."""
 
@@ -92,7 +118,7 @@ def throwaway_keyring(key_ids: Iterable[str], encryption_key_id: str | None) -> 
 async def _run(
     loaded: LoadedPolicy, keyring: KeyRing, schemas: MemorySchemas, records: Sequence[RawRecord]
 ) -> tuple[list[Published], int]:
-    sink = MemorySink()
+    sink = CollectingSink()
     pipeline = Pipeline(
         loaded,
         keyring,

@@ -6,7 +6,7 @@ import gc
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -202,8 +202,16 @@ def policy() -> None:
     help="Configured key ids (default: CRM_ANON_TOKENIZATION_KEY_ID and CRM_ANON_ENCRYPTION_KEY_ID).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--risk", is_flag=True, help="Also run the risk evaluation on a sample; fail above policy.risk.")
+@click.option("--risk-sample", default=5000, show_default=True, help="Population size for --risk.")
 def policy_lint(
-    policy_path: Path, schema_dir: Path | None, registry_url: str | None, key_ids: tuple[str, ...], as_json: bool
+    policy_path: Path,
+    schema_dir: Path | None,
+    registry_url: str | None,
+    key_ids: tuple[str, ...],
+    as_json: bool,
+    risk: bool,
+    risk_sample: int,
 ) -> None:
     """Check POLICY_PATH against schemas; exit 1 on any error."""
     from streams.errors import PolicyError
@@ -233,8 +241,78 @@ def policy_lint(
     )
     ids = key_ids or (settings.tokenization_key_id, settings.encryption_key_id)
     report = lint_policy(loaded, schemas, lint_keyring(ids, settings.encryption_key_id))
+    # The evaluation needs policies that compile; other findings (a time exposure, ...) do not stop it.
+    if risk and not any(f.code in ("policy_schema", "missing_schema") for f in report.findings):
+        from streams.policy.lint import add_risk_findings
+
+        add_risk_findings(report, _run_evaluation(policy_path, risk_sample))
     click.echo(report.to_json() if as_json else render_text(report))
     sys.exit(0 if report.ok else 1)
+
+
+def _risk_population(sample: int, topics: tuple[str, ...], limit: int | None) -> Any:
+    from streams.devtools.generator.population import generated
+
+    if not topics:
+        return generated(sample)
+    from streams.kafka.config import registry_client
+    from streams.kafka.reader import read_topic
+    from streams.ports import RawRecord
+    from streams.risk.population import Population
+
+    settings = get_settings()
+    population = Population(description=f"snapshot of {', '.join(topics)}")
+    registry = registry_client(settings.connection)
+    writers: dict[int, Any] = {}
+    for topic in topics:
+        for rec in read_topic(settings.connection, topic)[:limit]:
+            for frame in (rec.key, rec.value):
+                if frame and len(frame) > 5:
+                    writers.setdefault(int.from_bytes(frame[1:5], "big"), None)
+            population.records.append(
+                RawRecord(rec.topic, rec.partition, rec.offset, rec.timestamp_ms, rec.key, rec.value, rec.headers)
+            )
+    for schema_id in writers:  # writer schemas only: derived output schemas stay in memory, never registered
+        population.schemas.add_with_id(schema_id, json.loads(registry.get_schema(schema_id).schema_str or "null"))
+    return population
+
+
+def _run_evaluation(policy_path: Path, sample: int, topics: tuple[str, ...] = (), limit: int | None = None) -> Any:
+    import logging
+
+    import structlog
+
+    from streams.policy.loader import load_policy
+    from streams.risk.evaluate import evaluate
+    from streams.risk.simulate import throwaway_keyring
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    settings = get_settings()
+    loaded = load_policy(policy_path)
+    keyring = throwaway_keyring((settings.tokenization_key_id, settings.encryption_key_id), settings.encryption_key_id)
+    return evaluate(loaded, keyring, _risk_population(sample, topics, limit))
+
+
+@main.command()
+@click.option(
+    "--policy",
+    "policy_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Policy file to evaluate.",
+)
+@click.option("--sample", default=5000, show_default=True, help="Size of the generator's population.")
+@click.option("--topic", "topics", multiple=True, help="Evaluate on a snapshot of this source topic instead.")
+@click.option("--limit", type=int, help="At most this many records per --topic.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def evaluate(policy_path: Path, sample: int, topics: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+    """Re-identification risk and utility of a policy's output (README "Risk evaluation"); exit 1 above the
+    policy's risk thresholds."""
+    from streams.risk.evaluate import render_text
+
+    result = _run_evaluation(policy_path, sample, topics, limit)
+    click.echo(result.to_json() if as_json else render_text(result))
+    sys.exit(0 if not result.failures() else 1)
 
 
 @policy.command("init")

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from streams.avro.compat import backward_problems
 from streams.envelope.base import EnvelopePlan
@@ -28,6 +28,9 @@ from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
 from streams.policy.model import SourcePolicy
+
+if TYPE_CHECKING:
+    from streams.risk.evaluate import Evaluation
 
 
 class SubjectSchemas(Protocol):
@@ -261,3 +264,10 @@ def render_text(report: LintReport) -> str:
         f"{len(report.findings) - len(report.errors)} warning(s)"
     )
     return "\n".join(lines)
+
+
+def add_risk_findings(report: LintReport, evaluation: Evaluation) -> None:
+    """``policy lint --risk``: each threshold the evaluation's figures exceed is an error (code ``risk``)."""
+    for failure in evaluation.failures():
+        source, _, message = failure.partition(": ")
+        report.findings.append(Finding("error", "risk", source, "", message or failure))

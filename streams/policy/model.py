@@ -83,6 +83,15 @@ class RiskThresholds(BaseModel):
     max_reidentification: float = Field(
         0.02, ge=0, le=1, description="Largest expected re-identification rate (prosecutor model)."
     )
+    attacker_knows: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per source name, the raw row fields the evaluation's attacker holds (default: every row"
+        " field but free text).",
+    )
+    joins: dict[str, str] = Field(
+        default_factory=dict,
+        description="Token scopes meant to join fields of different sources, each with the reason it must.",
+    )
 
 
 class SourcePolicy(BaseModel):

@@ -2,7 +2,7 @@
 
 An independent confluent-kafka producer writes Contact change events built by ``SalesforceCdcGenerator``
 (AvroSerializer, schemas from ``schemas/salesforce``, key ``{recordId}``) to a 3-partition source topic; a
-worker subprocess runs the ``sfdc-contacts`` source of ``policies/crm.yaml``, retargeted to the deployment's
+worker subprocess runs the ``sfdc-contacts`` source of ``tests/policies/crm-v2.yaml``, retargeted to the deployment's
 topics; an independent consumer reads the output and audit topics with AvroDeserializer.
 
 The expected output of each event is computed here, independently of ``streams/envelope``: the policy's
@@ -45,7 +45,7 @@ from tests.integration.support import Deployment, create_topics, deployed_worker
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
 
-POLICY_FILE = REPO_ROOT / "policies" / "crm.yaml"
+POLICY_FILE = REPO_ROOT / "tests" / "policies" / "crm-v2.yaml"  # v2: the richest sfdc-contacts mix
 SOURCE_NAME = "sfdc-contacts"
 HEADER = "ChangeEventHeader"
 PARTITIONS = 3
@@ -428,7 +428,7 @@ def change_type_events() -> list[CdcEvent]:
     gen = SalesforceCdcGenerator(seed=29)
     gen.create(ACCOUNT_TOPIC)  # not produced: gives contacts an AccountId to tokenize
     gen.create(ACCOUNT_TOPIC)
-    events = [gen.create(CONTACT_TOPIC) for _ in range(8)]
+    events = [gen.create(CONTACT_TOPIC) for _ in range(16)]  # enough for one with a MiddleName
     seen: set[str] = set()
     for _ in range(300):
         update = gen.update(CONTACT_TOPIC)

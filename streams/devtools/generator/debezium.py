@@ -15,6 +15,8 @@ from typing import Any
 
 from faker import Faker
 
+from streams.devtools.generator.marginals import Marginals
+
 CONTACTS_TOPIC = "crm.public.contacts"
 ACCOUNTS_TOPIC = "crmdb.crm.accounts"
 EPOCH = dt.date(1970, 1, 1)
@@ -53,6 +55,8 @@ class CrmCdcGenerator:
         self._pos = 154
         self._tx = 555
         self._now_ms = 1_760_000_000_000
+        self.marginals = Marginals(self.fake)  # countries, Zipf cities, ages, titles: generator/marginals.py
+        self._today = dt.date(2025, 10, 9)
 
     # -- rows ---------------------------------------------------------------------------------------
     def _micros(self) -> int:
@@ -62,16 +66,17 @@ class CrmCdcGenerator:
     def new_account(self) -> dict[str, Any]:
         f = self.fake
         account_id, self._next_account = self._next_account, self._next_account + 1
+        place = self.marginals.place()
         row = {
             "id": account_id,
             "name": f.company(),
             "website": f.url(),
             "phone": f.phone_number(),
-            "industry": f.random_element(["Retail", "Software", "Finance", "Health", "Logistics", "Media"]),
+            "industry": self.marginals.industry(),
             "billing_street": f.street_address(),
-            "billing_city": f.city(),
-            "billing_postal_code": f.postcode(),
-            "billing_country": f.country_code(),
+            "billing_city": place.city,
+            "billing_postal_code": self.marginals.postal_code(place),
+            "billing_country": place.country_code,
             "annual_revenue": float(f.random_int(50_000, 90_000_000)),
             "employee_count": f.random_int(1, 20_000),
             "owner_email": f.company_email(),
@@ -87,7 +92,8 @@ class CrmCdcGenerator:
         first, last = f.first_name(), f.last_name()
         email = f"{first}.{last}{f.random_int(1, 999)}@{f.free_email_domain()}".lower()
         phone = f.phone_number()
-        birth = f.date_of_birth(minimum_age=18, maximum_age=90)
+        birth = self.marginals.birth_date(self._today)
+        place = self.marginals.place()
         created = self._micros()
         row = {
             "id": contact_id,
@@ -97,11 +103,11 @@ class CrmCdcGenerator:
             "phone": phone,
             "birth_date": (birth - EPOCH).days,
             "street": f.street_address(),
-            "city": f.city(),
-            "postal_code": f.postcode(),
-            "country": f.country_code(),
+            "city": place.city,
+            "postal_code": self.marginals.postal_code(place),
+            "country": place.country_code,
             "company": f.company(),
-            "job_title": f.job(),
+            "job_title": self.marginals.job_title(),
             "lifetime_value": round(f.pyfloat(min_value=0, max_value=250_000, right_digits=2), 2),
             "marketing_opt_in": f.boolean(),
             "notes": f"Called {first} on {phone}; prefers email {email}. {f.sentence()}",
@@ -124,7 +130,7 @@ class CrmCdcGenerator:
             elif choice == 1:
                 changed["phone"] = f.phone_number()
             elif choice == 2:
-                changed["job_title"] = f.job()
+                changed["job_title"] = self.marginals.job_title()
                 changed["company"] = f.company()
             else:
                 changed["lifetime_value"] = round(float(row["lifetime_value"] or 0) + f.random_int(10, 5000), 2)

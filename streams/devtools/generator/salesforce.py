@@ -23,6 +23,7 @@ from faker import Faker
 
 from streams.avro.types import expand, split_nullable
 from streams.devtools.generator.debezium import CdcEvent, Identifiers
+from streams.devtools.generator.marginals import Marginals
 from streams.settings import SCHEMA_DIR as SCHEMAS
 
 CONTACT_TOPIC = "sfdc.ContactChangeEvent"
@@ -106,6 +107,8 @@ class SalesforceCdcGenerator:
         self.identifiers.add(*self.users)
         self.identifiers.add(*(c.rstrip("/") for c in _CLIENTS))
         self._now_ms = 1_760_000_000_000
+        self.marginals = Marginals(self.fake)  # countries, Zipf cities, ages, titles: generator/marginals.py
+        self._today = dt.date(2025, 10, 9)
 
     # -- values -------------------------------------------------------------------------------------------
     def _new_id(self, prefix: str) -> str:
@@ -119,15 +122,15 @@ class SalesforceCdcGenerator:
 
     def _address(self) -> dict[str, Any]:
         f = self.fake
-        state = f.state_abbr()
+        place = self.marginals.place()
         address = {
             "Street": f.street_address(),
-            "City": f.city(),
-            "State": state,
-            "PostalCode": f.postcode(),
-            "Country": "United States",
-            "StateCode": state,
-            "CountryCode": "US",
+            "City": place.city,
+            "State": place.state,
+            "PostalCode": self.marginals.postal_code(place),
+            "Country": place.country,
+            "StateCode": place.state,
+            "CountryCode": place.country_code,
             "Latitude": float(f.latitude()),
             "Longitude": float(f.longitude()),
             "Xyz": None,
@@ -151,7 +154,7 @@ class SalesforceCdcGenerator:
         first, last = f.first_name(), f.last_name()
         email = self._email(first, last)
         phone = self._phone()
-        birth = f.date_of_birth(minimum_age=18, maximum_age=90)
+        birth = self.marginals.birth_date(self._today)
         created = self._tick()
         owner = f.random_element(self.users)
         contacts = [c for c in self.records[CONTACT_TOPIC] if c != record_id]
@@ -175,7 +178,7 @@ class SalesforceCdcGenerator:
             "AssistantPhone": None,
             "ReportsToId": f.random_element(contacts) if contacts and f.random_int(0, 3) == 0 else None,
             "Email": email,
-            "Title": f.job(),
+            "Title": self.marginals.job_title(),
             "Department": f.random_element(["Sales", "Finance", "Operations", "IT", "Marketing", "Legal"]),
             "AssistantName": None,
             "LeadSource": f.random_element(["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"]),
@@ -308,7 +311,7 @@ class SalesforceCdcGenerator:
         if choice == 2:
             return {"MobilePhone": None}, ["MobilePhone"]
         if choice == 3:
-            return {"Title": f.job(), "Department": f.random_element(["Sales", "IT", "Legal"])}, []
+            return {"Title": self.marginals.job_title(), "Department": f.random_element(["Sales", "IT", "Legal"])}, []
         if choice == 4:
             moved = self._address()
             return {
@@ -335,7 +338,8 @@ class SalesforceCdcGenerator:
             return {"Phone": self._phone()}, []
         if choice == 1:
             moved = self._address()
-            return {"BillingAddress": {"City": moved["City"], "State": moved["State"]}}, []
+            nulled = [] if moved["State"] is not None else ["BillingAddress.State"]
+            return {"BillingAddress": {"City": moved["City"], "State": moved["State"]}}, nulled
         if choice == 2:
             return {"NumberOfEmployees": max(1, int(row["NumberOfEmployees"] or 1) + f.random_int(-50, 200))}, []
         if choice == 3:

@@ -53,7 +53,9 @@ from ..support import DEAD_LETTER_KEY, DEAD_LETTER_KEY_ID, TEST_KEY, TEST_KEY_ID
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "salesforce"
 SCHEMAS = REPO_ROOT / "schemas" / "salesforce"
-EXAMPLE_POLICY = REPO_ROOT / "policies" / "crm.yaml"  # its sfdc-* sources
+EXAMPLE_POLICY = (
+    REPO_ROOT / "tests" / "policies" / "crm-v2-month-times.yaml"
+)  # its sfdc-* sources (v2: most transforms)
 KEYRING = KeyRing({TEST_KEY_ID: TEST_KEY}, TEST_KEY_ID)
 
 EMPLOYEE_ID = "a00ak00000FqAsJAAV"

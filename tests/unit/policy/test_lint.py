@@ -21,7 +21,7 @@ from streams.policy.model import SourcePolicy
 
 from ..support import CONTACTS_TOPIC, REPO_ROOT, load_avsc
 
-CRM_POLICY = REPO_ROOT / "policies" / "crm.yaml"
+CRM_POLICY = REPO_ROOT / "tests" / "policies" / "crm-v2-month-times.yaml"  # v2: many transforms (v3 drops most)
 SCHEMAS = REPO_ROOT / "schemas"
 OUTPUT_SUBJECT_FILE = "anon.crm.public.contacts-value.avsc"
 

@@ -35,7 +35,9 @@ def create_app(
     """The Faust app. ``partitions``: the partition count of each source topic (asked of the broker if not
     given); the subject-state tables must have as many partitions as their source."""
     loaded = loaded or load_policy(settings.policy_file)
-    datadir = settings.state_dir / "faust"
+    # One directory per app id: the RocksDB files of the subject-state tables are named by table, and each
+    # app's tables belong to its own changelog topics (a shared directory mixes their persisted offsets).
+    datadir = settings.state_dir / "faust" / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     stateful = uses_subject_state(loaded.policy)
     app = faust.App(

@@ -200,10 +200,10 @@ class Expect:
             "recordIds": [self.record_id(i) for i in header["recordIds"]],
             "changeType": header["changeType"],
             "changeOrigin": f"com/salesforce/api/{origin.group(1)}" if origin else "",
-            "transactionKey": header["transactionKey"],
+            "transactionKey": header["transactionKey"],  # kept by this module's policy (the join key)
             "sequenceNumber": header["sequenceNumber"],
-            "commitTimestamp": header["commitTimestamp"],
-            "commitNumber": header["commitNumber"],
+            # The default metadata policy: the commit time to the hour, commitNumber (a clock) dropped.
+            "commitTimestamp": header["commitTimestamp"] - header["commitTimestamp"] % 3_600_000,
             "commitUser": self.token(header["commitUser"], "sfdc-user"),
             **{
                 name: [n for n in decode_bitmaps(header[name]) if n in OUTPUT_NAMES]

@@ -33,6 +33,7 @@ from streams.errors import AnonymizationError, ReasonCode
 from streams.transforms.base import BatchContext, Transform, wrong_type
 from streams.transforms.pii.registry import (
     DEFAULT_NATIONAL_IDS,
+    DEFAULT_PHONE_REGIONS,
     ENTITY_TYPES,
     PERSON,
     Span,
@@ -41,7 +42,9 @@ from streams.transforms.pii.registry import (
 )
 from streams.transforms.rule import BuildContext, RuleBase
 
-EntityType = Literal["EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "IP_ADDRESS", "NATIONAL_ID", "PERSON", "URL_CREDENTIALS"]
+EntityType = Literal[
+    "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "IP_ADDRESS", "NATIONAL_ID", "PERSON", "URL_CREDENTIALS", "ADDRESS", "DATE"
+]
 NationalIdKind = Literal["us_ssn", "uk_nino", "de_idnr", "fr_nir", "es_dni", "es_nie", "it_cf", "nl_bsn"]
 
 DEFAULT_PLACEHOLDER = "<{type}>"
@@ -67,9 +70,11 @@ class ScrubText(Transform):
         names: bool = True,
         national_ids: Sequence[str] = DEFAULT_NATIONAL_IDS,
         placeholder_format: str = DEFAULT_PLACEHOLDER,
+        phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
     ) -> None:
-        if default_region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown phone region {default_region!r}")
+        for region in (default_region, *phone_regions):
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"unknown phone region {region!r}")
         check_placeholder_format(placeholder_format)
         wanted = [e for e in ENTITY_TYPES if e in entities and (names or e != PERSON)]
         if not wanted:
@@ -77,7 +82,8 @@ class ScrubText(Transform):
         self.entities = tuple(wanted)
         self.default_region = default_region
         self.national_ids = tuple(sorted(set(national_ids)))
-        self._scanner = build_scanner(self.entities, default_region, self.national_ids)
+        self.phone_regions = tuple(dict.fromkeys(phone_regions))
+        self._scanner = build_scanner(self.entities, default_region, self.national_ids, self.phone_regions)
         self._placeholders = {e: placeholder_format.format(type=e) for e in ENTITY_TYPES}
 
     @property
@@ -116,12 +122,21 @@ class ScrubTextRule(RuleBase):
     names: bool = True
     national_ids: tuple[NationalIdKind, ...] = DEFAULT_ID_KINDS
     placeholder_format: str = Field(DEFAULT_PLACEHOLDER, min_length=3, max_length=64)
+    phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
 
     @field_validator("default_region")
     @classmethod
     def _known_region(cls, value: str) -> str:
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown phone region {value!r}")
+        return value
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _known_regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for region in value:
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"unknown phone region {region!r}")
         return value
 
     @field_validator("placeholder_format")
@@ -136,4 +151,5 @@ class ScrubTextRule(RuleBase):
             names=self.names,
             national_ids=self.national_ids,
             placeholder_format=self.placeholder_format,
+            phone_regions=self.phone_regions,
         )

@@ -34,6 +34,7 @@ from functools import cache
 from faker.providers.lorem.en_US import Provider as EnglishWords
 
 from streams.transforms.pii.base import LOWER_LETTERS, UPPER_LETTERS, Detector, Hit
+from streams.transforms.pii.name_lexicon import broad_lexicon
 
 PERSON = "PERSON"
 
@@ -88,6 +89,27 @@ _CALENDAR = frozenset(
 _ORG_WORDS = frozenset(
     "inc llc ltd corp corporation company co group bank street st avenue ave road rd plc gmbh ag sa bv".split()
 )
+#: Places that are also in the name lists ("London", "Milan", "Austin"): treated like ambiguous names, so they
+#: are redacted only next to another name or after a cue. Faker's real city and country lists add to these.
+PLACES = frozenset(
+    """
+    london paris berlin madrid milan rome roma vienna prague warsaw lisbon dublin brussels amsterdam athens
+    moscow kyiv kiev istanbul ankara cairo dubai tokyo osaka kyoto beijing shanghai seoul delhi mumbai
+    chennai sydney melbourne perth brisbane adelaide toronto montreal vancouver ottawa boston chicago denver
+    austin dallas houston phoenix portland seattle atlanta miami orlando detroit memphis nashville jackson
+    lincoln madison raleigh columbus cleveland charlotte florence naples venice turin genoa verona munich
+    hamburg cologne frankfurt stuttgart dresden leipzig bremen hanover lyon marseille nice toulouse bordeaux
+    nantes lille strasbourg geneva zurich basel bern lausanne seville valencia bilbao malaga granada porto
+    oslo stockholm copenhagen helsinki reykjavik riga tallinn vilnius budapest bucharest sofia belgrade zagreb
+    ljubljana bratislava krakow gdansk manchester liverpool leeds bristol glasgow edinburgh cardiff belfast
+    oxford cambridge york chester bath lancaster durham kent essex surrey devon cornwall sussex chelsea
+    victoria georgia virginia carolina dakota indiana montana nevada florida texas arizona alabama santiago
+    lima bogota caracas quito havana mexico monterrey guadalajara cancun buenos aires rio sao salvador recife
+    brasilia johannesburg cape nairobi lagos accra dakar tunis casablanca rabat algiers jakarta manila
+    singapore bangkok hanoi kuala lumpur taipei hong kong auckland wellington christchurch europe america
+    africa asia china india japan france spain italy germany england scotland wales ireland canada brazil
+    """.split()
+)
 #: A word right before a run that says a person follows ("Dear Grace", "spoke with Mark"): an ambiguous name
 #: after it is redacted.
 CUES = frozenset(
@@ -125,6 +147,9 @@ STRONG_CUES = frozenset(
     "dear hi hello hey met called emailed texted contacted attn".split() + [h.lower() for h in HONORIFICS]
 )
 CUES = CUES | STRONG_CUES
+#: Cues that are nouns for a person: after them even a name that is also a frequent word is taken
+#: ("Customer Zhou", "cc Jung"), which "with" or "from" do not allow ("with Support").
+NOUN_CUES = frozenset("customer client contact rep agent manager attn cc".split())
 
 _UP = UPPER_LETTERS
 _LO = LOWER_LETTERS
@@ -140,7 +165,18 @@ _TITLE_HEAD = re.compile(r"\w+\.?[ ]+")
 _PREVIOUS_WORD = re.compile(r"(\w+)(\.?)[ ,:]*\Z")
 _HONORIFIC_WORDS = frozenset(h.lower() for h in HONORIFICS)
 
-_OTHER, _UNKNOWN, _NAME, _AMBIGUOUS_NAME = 0, 1, 2, 3
+_OTHER, _UNKNOWN, _NAME, _AMBIGUOUS_NAME, _WEAK_NAME, _FREQUENT_NAME = 0, 1, 2, 3, 4, 5
+#: Word kinds (:meth:`NameFinder.kind`): not a name (a common word), unknown, a name from Faker's lists, such a
+#: name that is also a common word, a name known only to the broad lexicon (names-dataset), and such a name
+#: that is also a frequent word in wordfreq's lists ("Ming", "Monday").
+OTHER, UNKNOWN, NAME, AMBIGUOUS_NAME, WEAK_NAME, FREQUENT_NAME = (
+    _OTHER,
+    _UNKNOWN,
+    _NAME,
+    _AMBIGUOUS_NAME,
+    _WEAK_NAME,
+    _FREQUENT_NAME,
+)
 
 
 @cache
@@ -158,19 +194,49 @@ def lexicon() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(names), frozenset(common)
 
 
+@cache
+def places() -> frozenset[str]:
+    """Lower-case one-word place names: :data:`PLACES` and the real city and country lists Faker ships."""
+    import pkgutil
+
+    import faker.providers.address as address_providers
+
+    found = set(PLACES)
+    for module in pkgutil.iter_modules(address_providers.__path__):
+        provider = importlib.import_module(f"faker.providers.address.{module.name}").Provider
+        for attribute in ("cities", "city_names", "countries", "states", "provinces", "regions"):
+            entries = getattr(provider, attribute, None)
+            if isinstance(entries, (list, tuple)):
+                for entry in entries:
+                    text = str(entry[-1] if isinstance(entry, tuple) else entry)
+                    if " " not in text:
+                        found.add(text.lower())
+    return frozenset(found)
+
+
 class NameFinder:
     def __init__(self) -> None:
         self.names, self.common = lexicon()
+        self.broad, self.frequent = broad_lexicon()
+        self.places = places()
 
     def kind(self, word: str) -> int:
         word = word.replace("\u2019", "'")
         lowered = word.lower()
+        if lowered in CUES:
+            return _OTHER  # "Met", "Contact", "Dear": the cue before a name, never part of it
         named = word in self.names or ("-" in word and any(part in self.names for part in word.split("-")))
         if named:
-            return _AMBIGUOUS_NAME if lowered in self.common else _NAME
-        return _OTHER if lowered in self.common else _UNKNOWN
+            return _AMBIGUOUS_NAME if lowered in self.common or lowered in self.places else _NAME
+        if lowered in self.common:
+            return _OTHER
+        if lowered in self.places:
+            return _OTHER
+        if word in self.broad or ("-" in word and all(part in self.broad for part in word.split("-"))):
+            return _FREQUENT_NAME if lowered in self.frequent else _WEAK_NAME
+        return _UNKNOWN
 
-    def _word_before(self, text: str, start: int) -> str:
+    def word_before(self, text: str, start: int) -> str:
         match = _PREVIOUS_WORD.search(text, max(0, start - 24), start)
         if match is None:
             return ""
@@ -178,7 +244,7 @@ class NameFinder:
         # After a full stop only an abbreviated honorific ("Mr.") is a cue: otherwise a sentence ended there.
         return word if not match.group(2) or word in _HONORIFIC_WORDS else ""
 
-    def sequence(self, text: str, start: int, end: int) -> Hit:
+    def sequence(self, text: str, start: int, end: int) -> Hit | None:
         words = text[start:end].split(" ")
         offsets: list[int] = []
         position = start
@@ -192,20 +258,37 @@ class NameFinder:
             if kinds[i] == _OTHER:
                 i += 1
                 continue
-            cue = words[i - 1].lower() if i else self._word_before(text, start)
-            if kinds[i] == _UNKNOWN and cue not in STRONG_CUES:
+            cue = words[i - 1].lower() if i else self.word_before(text, start)
+            if kinds[i] == _UNKNOWN and cue not in STRONG_CUES and cue not in NOUN_CUES:
                 i += 1
                 continue
             j = i + 1
             while j < count and j - i < 4 and kinds[j] != _OTHER:
                 j += 1
             run = kinds[i:j]
-            if _NAME in run or sum(k >= _NAME for k in run) >= 2 or cue in CUES:
+            if self.is_person(run, cue):
                 spans.append((offsets[i], offsets[j - 1] + len(words[j - 1]), PERSON))
                 i = j
             else:
                 i += 1
+        if not spans:
+            # Nothing here: let the next capitalized word be tried by every detector ("Hospitalised March 18").
+            return None
         return Hit(end, tuple(spans))
+
+    @staticmethod
+    def is_person(run: list[int], cue: str) -> bool:
+        """Whether a run of capitalized words (their kinds) after ``cue`` is redacted: an unambiguous name in
+        it, or two name words of which one is not merely a frequent word, or a cue (a strong one for a run
+        of frequent words only)."""
+        if _NAME in run:
+            return True
+        names = sum(k >= _NAME for k in run)
+        if names >= 2 and any(k < _FREQUENT_NAME for k in run if k >= _NAME):
+            return True
+        if cue in STRONG_CUES or cue in NOUN_CUES:
+            return True
+        return cue in CUES and any(k != _FREQUENT_NAME for k in run if k >= _UNKNOWN)
 
     def titled(self, text: str, start: int, end: int) -> Hit:
         head = _TITLE_HEAD.match(text, start, end)
@@ -219,10 +302,15 @@ class NameFinder:
         return Hit(stop, ((start, stop, PERSON),))
 
 
-def name_detectors(entities: frozenset[str]) -> list[Detector]:
+@cache
+def shared_finder() -> NameFinder:
+    """One finder per process: its lexicons are read once and shared by every scrub_text transform."""
+    return NameFinder()
+
+
+def name_detectors(entities: frozenset[str], finder: NameFinder) -> list[Detector]:
     if PERSON not in entities:
         return []
-    finder = NameFinder()
     return [
         Detector("person_title", PERSON, "capital", TITLE_PATTERN, finder.titled),
         Detector("person", PERSON, "capital", SEQUENCE_PATTERN, finder.sequence),

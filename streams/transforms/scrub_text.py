@@ -1,22 +1,29 @@
 """``scrub_text``: find personal data inside free text (CRM notes, descriptions) and replace it by its type.
 
 Parameters: ``entities`` (which types to find, default all: ``EMAIL``, ``PHONE``, ``CREDIT_CARD``, ``IBAN``,
-``IP_ADDRESS``, ``NATIONAL_ID``, ``PERSON``, ``URL_CREDENTIALS``), ``default_region`` (ISO region for phone
-numbers written without a country code, default ``US``), ``names`` (false turns PERSON off even when listed),
-``national_ids`` (which identity numbers count as NATIONAL_ID, default all but ``nl_bsn``: see
-:mod:`streams.transforms.pii.national_id`), ``placeholder_format`` (default ``<{type}>``).
+``IP_ADDRESS``, ``NATIONAL_ID``, ``PERSON``, ``URL_CREDENTIALS``, ``ADDRESS``, ``DATE``), ``default_region``
+(ISO region for phone numbers written without a country code, default ``US``), ``phone_regions`` (national
+plans also tried for numbers in national format, default ``GB DE FR IT ES NL``; a number must be valid
+there), ``names`` (false turns PERSON off even when listed), ``national_ids`` (which identity numbers count
+as NATIONAL_ID, default all but ``nl_bsn``: see :mod:`streams.transforms.pii.national_id`),
+``placeholder_format`` (default ``<{type}>``).
 
 How: one compiled regex (a character class and one alternation of named trigger groups) scans the text once
 for the places a candidate can start; there each enabled detector's pattern is matched anchored, and only
-candidates are validated (Luhn, mod-97, ``ipaddress``, ``phonenumbers``, python-stdnum, a name lexicon from
-Faker's lists); the string is rebuilt once. No model, no network, ~35 µs for a 135-character note. See
-:mod:`streams.transforms.pii` for each detector and :mod:`streams.transforms.pii.scanner` for the scan.
+candidates are validated (Luhn, mod-97, ``ipaddress``, ``phonenumbers``, python-stdnum, calendar checks, name
+lexicons); then a few detectors sweep the whole text for what starts with a lower-case word (dates of birth
+after a cue, ``at``/``dot`` emails, names in lower case or capitals); the string is rebuilt once. No model,
+no network; ~75 µs for a 135-character note (``make bench-transforms``). See :mod:`streams.transforms.pii`
+for each detector and :mod:`streams.transforms.pii.scanner` for the scan.
 
 Privacy meaning: best effort. Structured identifiers with a checksum or a strict shape are found reliably;
-names only where the lexicon, an honorific or a cue word points at them, so a note can still identify its
-subject (an unknown surname, a nickname, an address, a story). Use it for text that must be kept; drop the
-field when it need not be. Example: ``Called Sarah on 883-237-8876x232; prefers email sj@example.com`` ->
-``Called <PERSON> on <PHONE>; prefers email <EMAIL>``. Text with nothing found is returned unchanged.
+addresses with a house number and a street word, full dates and dates after a birth cue too; names where a
+lexicon (Faker's lists, names-dataset's 105 countries), an honorific, a cue word or a second name points at
+them. Measured on an independent corpus (names and formats from none of the detectors' lists): ADDRESS,
+DATE, PHONE 1.0, EMAIL 0.998, PERSON 0.81. A note can still identify its subject: a lone surname without a
+cue, a nickname, an age, a story. Use it for text that must be kept; drop the field when it need not be.
+Example: ``Called Sarah on 883-237-8876x232; born 12.03.1984`` -> ``Called <PERSON> on <PHONE>; born
+<DATE>``. Text with nothing found is returned unchanged.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ _NUMBER = r"\d{1,5}[A-Za-z]?(?:[\-/]\d{1,4}[A-Za-z]?)?"
 _ST = "|".join(re.escape(s) for s in sorted(STREET_TYPES, key=len, reverse=True))
 _ST_FIRST = "|".join(sorted(STREET_FIRST, key=len, reverse=True))
 _SUFFIX = "|".join(re.escape(s) for s in sorted(STREET_SUFFIXES, key=len, reverse=True))
+_SUFFIXES = tuple(STREET_SUFFIXES)
 _DIRECTION = r"(?:[ ](?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\b\.?)?"
 
 # The rest of an address after its street: unit, city, state/region and postal code, each after a comma.
@@ -84,6 +85,24 @@ NUMBER_LAST_PATTERN = (
 UK_POSTCODE_PATTERN = rf"(?<![\w\-]){_UK_POSTCODE}(?!\w)"
 
 _TRAILING = re.compile(r"[ ,]+\Z")
+_FIRST_WORD = re.compile(r"[^\W\d_]+(?:\.)?(?:[ ]([^\W\d_]+\.?))?")
+_STREET_FIRST_WORDS = frozenset(w.replace("\\", "") for w in STREET_FIRST)
+_STREET_WORDS = frozenset("straße strasse str. weg allee platz gasse ring damm ufer chaussee markt".split())
+_NUMBER_LAST = re.compile(NUMBER_LAST_PATTERN)
+
+
+def locate_number_last(text: str, position: int) -> tuple[int, int] | None:
+    """A street-first address at a capitalized word: the full pattern is matched only when the word is a
+    street word, ends in a street suffix, or is followed by a German street word."""
+    words = _FIRST_WORD.match(text, position)
+    if words is None:
+        return None
+    first = text[position : words.end(0) if words.group(1) is None else words.start(1) - 1].lower()
+    second = (words.group(1) or "").lower()
+    if first not in _STREET_FIRST_WORDS and not first.endswith(_SUFFIXES) and second not in _STREET_WORDS:
+        return None
+    match = _NUMBER_LAST.match(text, position)
+    return (position, match.end()) if match else None
 
 
 def _trimmed(text: str, start: int, end: int) -> Hit:
@@ -108,6 +127,6 @@ def address_detectors(entities: frozenset[str]) -> list[Detector]:
         return []
     return [
         Detector("address_number_first", ADDRESS, "digit", NUMBER_FIRST_PATTERN, _number_first, short=True),
-        Detector("address_number_last", ADDRESS, "capital", NUMBER_LAST_PATTERN, _number_last),
+        Detector("address_number_last", ADDRESS, "capital", NUMBER_LAST_PATTERN, _number_last, locate_number_last),
         Detector("uk_postcode", ADDRESS, "upper", UK_POSTCODE_PATTERN, _uk_postcode),
     ]

@@ -83,6 +83,13 @@ def _url_credentials(text: str, start: int, end: int) -> Hit:
     return Hit(end + 1, ((start + 3, end, URL_CREDENTIALS),))
 
 
+def _national_lengths(region: str) -> frozenset[int]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.general_desc is None:
+        return frozenset(range(4, 18))
+    return frozenset(metadata.general_desc.possible_length or range(4, 18))
+
+
 def _longest(text: str, start: int, end: int, is_phone: Callable[[str], bool]) -> Hit | None:
     """The longest prefix of the candidate (cut at separators) that ``is_phone`` accepts."""
     for stop in cut_points(text, start, end, _SEPARATORS):
@@ -101,13 +108,19 @@ class PhoneChecker:
         if unknown:
             raise ValueError(f"unknown phone regions: {unknown}")
         self.regions = tuple(r for r in dict.fromkeys(regions) if r != default_region)
+        # National significant lengths per region (trunk 0 dropped, except in Italy): a cheap test before parsing.
+        self._lengths = {r: _national_lengths(r) for r in self.regions}
 
     def is_national_elsewhere(self, candidate: str) -> bool:
         """A national-format number valid in one of the other regions."""
         count = len(digits_of(candidate))
         if count < 9 or count > 13:
             return False  # 8 digits with a leading 0 are reference numbers more often than phones
+        digits = digits_of(candidate)
         for region in self.regions:
+            national = len(digits) - (1 if digits.startswith("0") and region != "IT" else 0)
+            if national not in self._lengths[region]:
+                continue
             try:
                 parsed = phonenumbers.parse(candidate, region)
             except phonenumbers.NumberParseException:

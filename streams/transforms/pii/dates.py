@@ -55,8 +55,10 @@ _START = r"(?<![\w.\-+/:])"
 _YEAR = r"(?:1[89]\d\d|20\d\d|'\d\d)"
 _ORDINAL = r"(?:st|nd|rd|th|er|e|º|°)?"
 
+# An ISO date may go on into a time ("2024-01-15T10:30:00Z"): only the date is the finding.
 NUMERIC_PATTERN = (
-    _START + r"(?:\d{4}-\d{1,2}-\d{1,2}(?![\d:])|\d{1,2}([./\-])\d{1,2}\1(?:\d{4}|\d{2}))(?![\w]|[./\-]\d)"
+    _START + r"(?:\d{4}-\d{1,2}-\d{1,2}(?=T\d)|(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}([./\-])\d{1,2}\1(?:\d{4}|\d{2}))"
+    r"(?![\w]|[./\-]\d))"
 )
 DAY_MONTH_PATTERN = (
     _START + rf"\d{{1,2}}{_ORDINAL}\.?[ ](?:of[ ]|de[ ]|di[ ])?(?i:{_MONTH})(?:,?[ ](?:de[ ]|del[ ])?{_YEAR})?(?!\w)"
@@ -80,6 +82,20 @@ def is_numeric_date(candidate: str) -> bool:
     day_first = 1 <= first <= 31 and 1 <= second <= 12
     month_first = 1 <= first <= 12 and 1 <= second <= 31
     return day_first or month_first
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+_MONTH_DAY = re.compile(MONTH_DAY_PATTERN)
+
+
+def locate_month_day(text: str, position: int) -> tuple[int, int] | None:
+    """A month-first date at a capitalized word: only a month name is matched further (most capitalized
+    words are not months, and the month alternation is long)."""
+    word = _LETTERS.match(text, position)
+    if word is None or word.group().lower() not in _MONTHS:
+        return None
+    match = _MONTH_DAY.match(text, position)
+    return (position, match.end()) if match else None
 
 
 def _numeric(text: str, start: int, end: int) -> Hit | None:
@@ -125,7 +141,7 @@ def date_detectors(entities: frozenset[str]) -> list[Detector]:
     return [
         Detector("date_numeric", DATE, "digit", NUMERIC_PATTERN, _numeric, short=True),
         Detector("date_day_month", DATE, "digit", DAY_MONTH_PATTERN, _with_month, short=True),
-        Detector("date_month_day", DATE, "capital", MONTH_DAY_PATTERN, _with_month),
+        Detector("date_month_day", DATE, "capital", MONTH_DAY_PATTERN, _with_month, locate_month_day),
         Detector("date_of_birth", DATE, SWEEP, "", _no_check, sweep=sweep_birth_dates, absorbs=True),
     ]
 

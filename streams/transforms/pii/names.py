@@ -1,34 +1,44 @@
-"""PERSON detector: capitalized names found with a lexicon, and names after an honorific.
+"""PERSON detector: capitalized names found with two lexicons, cue words, and names after an honorific.
 
-Offline and fast, at the price of recall on names it does not know. The lexicon is the union of the first-
-and last-name lists that Faker ships for a set of locales (:data:`LEXICON_LOCALES`), read from its provider
-modules when the first scrub_text transform is built (no network, no model). A run of capitalized words
-(``Sarah``, ``O'Brien``, ``McDonald``, ``Mary-Jane``; Latin, Greek or Cyrillic letters) is classified word by
-word:
+Offline and fast. Two lexicons: Faker's first- and last-name lists for a set of locales
+(:data:`LEXICON_LOCALES`, read from its provider modules when the first scrub_text transform is built), and
+the broad lexicon of :mod:`~streams.transforms.pii.name_lexicon` (names-dataset: first and last names of 105
+countries, derived at install time). A run of capitalized words (``Sarah``, ``O'Brien``, ``McDonald``,
+``Mary-Jane``; Latin, Greek or Cyrillic letters) is classified word by word:
 
-* a *name* word is in the lexicon; it is *ambiguous* when it is also a common English word (``Grace``,
-  ``Mark``, ``May``, ``Price``: Faker's English word list plus :data:`AMBIGUOUS`, months and weekdays);
+* a *name* word is in Faker's lists; it is *ambiguous* when it is also a common English word (``Grace``,
+  ``Mark``, ``May``, ``Price``: Faker's English word list plus :data:`AMBIGUOUS`, months and weekdays) or a
+  place (:data:`PLACES` and Faker's real city and country lists: ``London``, ``Milan``);
+* a *weak* name word is only in the broad lexicon (``Virtanen``, ``Okonkwo``); a *frequent* one is also one of
+  wordfreq's most frequent words (``Ming``, ``Xu``, but also ``Monday``: the dataset was scraped from profiles);
+* cue words (``Met``, ``Contact``, ``Dear``) are never part of a name;
 * a redacted span starts at a name word and takes the following name words and capitalized words that are
   not common words (``Sarah Raghunathan``), at most four words;
-* it is redacted when it holds an unambiguous name word, or two name words (``Grant Taylor``), or follows a
-  cue word (``Dear``, ``Hi``, ``called``, ``with``, ...: ``Dear Grace``);
-* after a strong cue (``Dear``, ``Hi``, ``Hello``, ``Met``, ``Called``, ``Emailed``, ...) capitalized words
-  are a name even when the lexicon does not know them (``Met Aleksanteri Partanen``).
+* it is redacted when it holds an unambiguous name word, or two name words of which one is not merely
+  frequent (``Grant Taylor``, ``Gábor Nagy``), or follows a cue word (``Dear``, ``Hi``, ``called``, ``with``,
+  ...: ``Dear Grace``; frequent-only runs need a strong cue or a person noun: ``Customer Zhou``);
+* after a strong cue (``Dear``, ``Hi``, ``Hello``, ``Met``, ``Called``, ``Emailed``, ...) or a person noun
+  (``Customer``, ``Client``, ``Contact``, ``cc``) capitalized words are a name even when no lexicon knows
+  them (``Met Aleksanteri Partanen``).
 
 After an honorific (``Mr``, ``Mrs``, ``Ms``, ``Dr``, ``Prof``, ...) one to three capitalized words are a
-person whatever the lexicon says (``Dr. Xyzzy``); the honorific is redacted with the name.
+person whatever the lexicons say (``Dr. Xyzzy``); the honorific is redacted with the name. Names in lower
+case or capitals: :mod:`~streams.transforms.pii.names_cased`.
 
-Not found: names in lower case or all capitals, unknown names without an honorific, a strong cue or a known
-name next to them, names in other scripts, the particles of ``van der Berg`` or ``de la Cruz`` (the
-capitalized parts are found) and abbreviated first names (``H.-Dieter``). Over-redacted: words that are
-surnames and not in the common-word lists (``Jackson`` the city, company names made of surnames), and
-capitalized words after a strong cue (``Called Acme Support``).
+Not found (measured on the independent corpus: PERSON recall 0.81, title case 0.86): a lone surname of the
+broad lexicon with no cue (``Heikkinen confirmed``; a lone weak name is not taken because product names are
+in the dataset too: ``Jira``), two frequent-word names after a weak cue (``Notes from Ming Xu``), names in
+neither lexicon without a cue, names in other scripts, the particles of ``van der Berg`` or ``de la Cruz``
+(the capitalized parts are found) and abbreviated first names (``H.-Dieter``). Over-redacted: surnames of
+Faker's lists that are not common words or places (company names made of surnames), and capitalized words
+after a strong cue (``Called Acme Support``).
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable
 from functools import cache
 
 from faker.providers.lorem.en_US import Provider as EnglishWords
@@ -80,7 +90,7 @@ AMBIGUOUS = frozenset(
     hope hurst jewel joy lake lord march marsh may mercy moody moss nation oakley paris penny pike plant pool
     pope post pride rain ranger rivers robin rush salt sharp shepherd silver slate snow spear steel stern
     storm street sweet swift temple thorn tower trail trust vale victory wade ward warren waters wells wise
-    york young""".split()
+    york young date birth""".split()
 )
 _CALENDAR = frozenset(
     "january february march april may june july august september october november december "
@@ -214,13 +224,28 @@ def places() -> frozenset[str]:
     return frozenset(found)
 
 
+def memoized(cache: dict[str, int], word: str, classify: Callable[[str], int]) -> int:
+    """A word's kind from ``cache``, classified on a miss: notes reuse a small vocabulary (the cache is
+    cleared when it reaches 100k words)."""
+    found = cache.get(word)
+    if found is None:
+        if len(cache) >= 100_000:
+            cache.clear()
+        found = cache[word] = classify(word)
+    return found
+
+
 class NameFinder:
     def __init__(self) -> None:
         self.names, self.common = lexicon()
         self.broad, self.frequent = broad_lexicon()
         self.places = places()
+        self._kinds: dict[str, int] = {}
 
     def kind(self, word: str) -> int:
+        return memoized(self._kinds, word, self._classify)
+
+    def _classify(self, word: str) -> int:
         word = word.replace("\u2019", "'")
         lowered = word.lower()
         if lowered in CUES:

@@ -34,6 +34,7 @@ from streams.transforms.pii.names import (
     STRONG_CUES,
     WEAK_NAME,
     NameFinder,
+    memoized,
 )
 
 #: Cues before a single lower-case name; "from", "by", "via", "per" are not ("from paris", "via teams").
@@ -48,8 +49,12 @@ _WORD = re.compile(
 class CasedNameFinder:
     def __init__(self, finder: NameFinder) -> None:
         self.finder = finder
+        self._kinds: dict[str, int] = {}
 
     def kind(self, word: str) -> int:
+        return memoized(self._kinds, word, self._classify)
+
+    def _classify(self, word: str) -> int:
         """NAME (a name that is not a frequent word), AMBIGUOUS_NAME (a name in Faker's lists that is also a
         frequent word: "john"), FREQUENT_NAME (only the broad lexicon has it, and it is a frequent word:
         "delivery", "zhou"), or OTHER (Faker's ambiguous names are plain words here: "will", "the")."""
@@ -66,38 +71,48 @@ class CasedNameFinder:
     def sweep(self, text: str) -> list[Span]:
         spans: list[Span] = []
         run: list[tuple[int, int, int]] = []
+        kind = self.kind
         for match in _WORD.finditer(text):
-            if run and (match.start() != run[-1][1] + 1 or text[run[-1][1]] != " "):
+            word_kind = kind(match.group())
+            if word_kind == OTHER:
+                if run:
+                    spans.extend(self._names_in(text, run))
+                    run = []
+                continue
+            start = match.start()
+            if run and (start != run[-1][1] + 1 or text[run[-1][1]] != " "):
                 spans.extend(self._names_in(text, run))
                 run = []
-            run.append((match.start(), match.end(), self.kind(match.group())))
+            run.append((start, match.end(), word_kind))
         if run:
             spans.extend(self._names_in(text, run))
         return spans
 
     def _names_in(self, text: str, run: list[tuple[int, int, int]]) -> list[Span]:
         found: list[Span] = []
+        if all(k == FREQUENT_NAME for _, _, k in run):
+            return found  # words that only the broad lexicon calls names, and frequent words: never alone
         i = 0
         while i < len(run):
-            if run[i][2] == OTHER:
-                i += 1
-                continue
-            j = i + 1
-            while j < len(run) and j - i < 4 and run[j][2] != OTHER:
-                j += 1
+            j = min(len(run), i + 4)
             kinds = [k for _, _, k in run[i:j]]
-            cue = text[run[i - 1][0] : run[i - 1][1]].lower() if i else self.finder.word_before(text, run[i][0])
             strong = NAME in kinds
             # "john smith": two names of Faker's lists (frequent words both) side by side.
             paired = sum(k in (NAME, AMBIGUOUS_NAME) for k in kinds) >= 2
-            # "called john": a known first name after a strong cue, even though "john" is a frequent word.
-            cued = cue in STRONG_CUES and kinds[0] == AMBIGUOUS_NAME
-            if (strong and (len(kinds) >= 2 or cue in LOWER_CUES)) or paired or cued:
+            if (strong and len(kinds) >= 2) or paired or self._cued(text, run, i, kinds, strong):
                 found.append((run[i][0], run[j - 1][1], PERSON))
                 i = j
             else:
                 i += 1
         return found
+
+    def _cued(self, text: str, run: list[tuple[int, int, int]], i: int, kinds: list[int], strong: bool) -> bool:
+        """A single name after a cue; "called john": a first name of Faker's lists after a strong cue, even
+        though "john" is a frequent word."""
+        if not strong and kinds[0] != AMBIGUOUS_NAME:
+            return False
+        cue = text[run[i - 1][0] : run[i - 1][1]].lower() if i else self.finder.word_before(text, run[i][0])
+        return (strong and cue in LOWER_CUES) or (cue in STRONG_CUES and kinds[0] == AMBIGUOUS_NAME)
 
 
 def _no_check(text: str, start: int, end: int) -> Hit | None:

@@ -85,21 +85,27 @@ NUMBER_LAST_PATTERN = (
 UK_POSTCODE_PATTERN = rf"(?<![\w\-]){_UK_POSTCODE}(?!\w)"
 
 _TRAILING = re.compile(r"[ ,]+\Z")
-_FIRST_WORD = re.compile(r"[^\W\d_]+(?:\.)?(?:[ ]([^\W\d_]+\.?))?")
-_STREET_FIRST_WORDS = frozenset(w.replace("\\", "") for w in STREET_FIRST)
-_STREET_WORDS = frozenset("straße strasse str. weg allee platz gasse ring damm ufer chaussee markt".split())
+_LETTERS = re.compile(r"[^\W\d_]+")
+_STREET_FIRST_SET = frozenset(w.replace("\\", "") for w in STREET_FIRST)
+_SUFFIX_WORDS = tuple(s.rstrip(".") for s in STREET_SUFFIXES)
+_STREET_WORDS = tuple("Straße Strasse Str. Weg Allee Platz Gasse Ring Damm Ufer Chaussee Markt".split())
 _NUMBER_LAST = re.compile(NUMBER_LAST_PATTERN)
 
 
 def locate_number_last(text: str, position: int) -> tuple[int, int] | None:
-    """A street-first address at a capitalized word: the full pattern is matched only when the word is a
-    street word, ends in a street suffix, or is followed by a German street word."""
-    words = _FIRST_WORD.match(text, position)
-    if words is None:
+    """A street-first address at a capitalized word. The full pattern is matched only when the word is a
+    street word ("Via ", "Calle "), ends in a street suffix ("...straße", "...laan") or is followed by a German
+    street word ("Berliner Straße"): set look-ups and ``endswith``, far cheaper than the full pattern."""
+    word = _LETTERS.match(text, position)
+    if word is None:
         return None
-    first = text[position : words.end(0) if words.group(1) is None else words.start(1) - 1].lower()
-    second = (words.group(1) or "").lower()
-    if first not in _STREET_FIRST_WORDS and not first.endswith(_SUFFIXES) and second not in _STREET_WORDS:
+    end = word.end()
+    found = word.group()
+    if (
+        found.lower() not in _STREET_FIRST_SET
+        and not found.endswith(_SUFFIX_WORDS)
+        and not (text.startswith(" ", end) and text.startswith(_STREET_WORDS, end + 1))
+    ):
         return None
     match = _NUMBER_LAST.match(text, position)
     return (position, match.end()) if match else None

@@ -83,11 +83,14 @@ def _url_credentials(text: str, start: int, end: int) -> Hit:
     return Hit(end + 1, ((start + 3, end, URL_CREDENTIALS),))
 
 
-def _national_lengths(region: str) -> frozenset[int]:
+def _plan(region: str) -> tuple[int, str, frozenset[int]]:
+    """(country code, trunk prefix or "", national significant lengths) of a region's numbering plan."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if metadata is None or metadata.general_desc is None:
-        return frozenset(range(4, 18))
-    return frozenset(metadata.general_desc.possible_length or range(4, 18))
+    if metadata is None or metadata.country_code is None:
+        raise ValueError(f"no numbering plan for {region}")
+    desc = metadata.general_desc
+    lengths = frozenset(desc.possible_length or ()) if desc is not None else frozenset()
+    return metadata.country_code, metadata.national_prefix or "", lengths or frozenset(range(4, 18))
 
 
 def _longest(text: str, start: int, end: int, is_phone: Callable[[str], bool]) -> Hit | None:
@@ -108,24 +111,25 @@ class PhoneChecker:
         if unknown:
             raise ValueError(f"unknown phone regions: {unknown}")
         self.regions = tuple(r for r in dict.fromkeys(regions) if r != default_region)
-        # National significant lengths per region (trunk 0 dropped, except in Italy): a cheap test before parsing.
-        self._lengths = {r: _national_lengths(r) for r in self.regions}
+        # Per region: country code, trunk prefix and national significant lengths, to build the number
+        # directly (much cheaper than phonenumbers.parse) and skip regions whose lengths cannot fit.
+        self._plans = tuple(_plan(r) for r in self.regions)
 
     def is_national_elsewhere(self, candidate: str) -> bool:
         """A national-format number valid in one of the other regions."""
-        count = len(digits_of(candidate))
-        if count < 9 or count > 13:
-            return False  # 8 digits with a leading 0 are reference numbers more often than phones
         digits = digits_of(candidate)
-        for region in self.regions:
-            national = len(digits) - (1 if digits.startswith("0") and region != "IT" else 0)
-            if national not in self._lengths[region]:
+        if len(digits) < 9 or len(digits) > 13:
+            return False  # 8 digits with a leading 0 are reference numbers more often than phones
+        for country_code, trunk, lengths in self._plans:
+            national = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
+            if len(national) not in lengths:
                 continue
-            try:
-                parsed = phonenumbers.parse(candidate, region)
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_valid_number(parsed):
+            number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+            zeros = len(national) - len(national.lstrip("0"))
+            if zeros:  # Italian numbers keep their leading 0
+                number.italian_leading_zero = True
+                number.number_of_leading_zeros = zeros if zeros > 1 else None
+            if phonenumbers.is_valid_number(number):
                 return True
         return False
 

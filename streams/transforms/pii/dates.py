@@ -84,15 +84,16 @@ def is_numeric_date(candidate: str) -> bool:
     return day_first or month_first
 
 
-_LETTERS = re.compile(r"[^\W\d_]+")
 _MONTH_DAY = re.compile(MONTH_DAY_PATTERN)
 
 
+_MONTH_STARTS = frozenset(m[:3] for m in _MONTHS)
+
+
 def locate_month_day(text: str, position: int) -> tuple[int, int] | None:
-    """A month-first date at a capitalized word: only a month name is matched further (most capitalized
-    words are not months, and the month alternation is long)."""
-    word = _LETTERS.match(text, position)
-    if word is None or word.group().lower() not in _MONTHS:
+    """A month-first date at a capitalized word: only a word that starts like a month name is matched
+    further (most capitalized words are not months, and the month alternation is long)."""
+    if text[position : position + 3].lower() not in _MONTH_STARTS:
         return None
     match = _MONTH_DAY.match(text, position)
     return (position, match.end()) if match else None

@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
 	$(PYTHON) -m pip install -q -e '.[dev,bench]'
+	$(PYTHON) -m streams.transforms.pii.name_lexicon
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the package with dev tools (pip cache reused)
@@ -61,6 +62,7 @@ test: install ## Lint, start services, run every test, stop services
 # leaves them running, for a shared machine). BENCH_ARGS passes options to `python -m tests.bench.run`.
 bench: install ## Benchmark L0/L1/L2 baselines vs the processor + core vs Presidio (last line JSON)
 	$(PYTHON) -m pip install -q -e '.[dev,bench]'
+	$(PYTHON) -m streams.transforms.pii.name_lexicon
 	$(CLI) services up
 	rc=0; $(PYTHON) -m tests.bench.run $(BENCH_ARGS) || rc=$$?; \
 	[ -n "$(BENCH_KEEP_SERVICES)" ] || $(CLI) services down >/dev/null || true; \
@@ -68,6 +70,7 @@ bench: install ## Benchmark L0/L1/L2 baselines vs the processor + core vs Presid
 
 bench-quick: install ## The benchmark with small sizes (about 1-2 minutes)
 	$(PYTHON) -m pip install -q -e '.[dev,bench]'
+	$(PYTHON) -m streams.transforms.pii.name_lexicon
 	$(CLI) services up
 	rc=0; $(PYTHON) -m tests.bench.run --quick $(BENCH_ARGS) || rc=$$?; \
 	[ -n "$(BENCH_KEEP_SERVICES)" ] || $(CLI) services down >/dev/null || true; \
@@ -75,6 +78,7 @@ bench-quick: install ## The benchmark with small sizes (about 1-2 minutes)
 
 soak: install ## Run the processor for 10 minutes under load; is its RSS flat within 10% after warm-up?
 	$(PYTHON) -m pip install -q -e '.[dev,bench]'
+	$(PYTHON) -m streams.transforms.pii.name_lexicon
 	$(CLI) services up
 	rc=0; $(PYTHON) -m tests.bench.run --soak 600 $(BENCH_ARGS) || rc=$$?; \
 	[ -n "$(BENCH_KEEP_SERVICES)" ] || $(CLI) services down >/dev/null || true; \

@@ -32,6 +32,11 @@ Check = Callable[[str, int, int], Hit | None]
 #: locate(text, trigger_position): the candidate (start, end) around a trigger, for detectors whose candidates
 #: do not start at their trigger (an email is found from its '@'); None: no candidate.
 Locate = Callable[[str, int], tuple[int, int] | None]
+#: sweep(text): every finding of a detector that scans the whole text itself, once, after the trigger pass
+#: (phrases led by a lower-case word: "born on ...", "jane at example dot com", names in lower case).
+Sweep = Callable[[str], list[Span]]
+#: The pseudo-trigger of detectors that sweep the whole text instead of matching at trigger positions.
+SWEEP = "sweep"
 
 
 def _letter_class(predicate: Callable[[str], bool]) -> str:
@@ -89,6 +94,13 @@ class Detector:
     pattern: str
     check: Check
     locate: Locate | None = None
+    #: Also tried at numbers of fewer than seven digits (dates, house numbers, dotted quads).
+    short: bool = False
+    #: For ``trigger == SWEEP``: the function that finds this detector's spans in the whole text.
+    sweep: Sweep | None = None
+    #: A swept span that overlaps earlier findings absorbs them (an obfuscated email over a name in it);
+    #: otherwise a swept span that overlaps an earlier finding is dropped.
+    absorbs: bool = False
 
 
 def single(start: int, end: int, entity: str) -> Hit:

@@ -18,6 +18,7 @@ dates are rejected.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import phonenumbers
 
@@ -47,6 +48,14 @@ PHONE_NATIONAL_PATTERN = (
     _PHONE_START + r"(?:\(0\d{1,4}\)|0\d{1,4})[ \-./]?\d{2,8}(?:[ \-.]\d{2,4}){0,3}" + _EXT + r"(?![\w]|[.\-/]\d)"
 )
 
+# Numbers without a trunk 0 that European plans write in groups: Spanish 612 34 56 78 / 91 123 45 67,
+# Italian mobiles 347 123 4567 (the NANP pattern takes 3-3-4 first).
+PHONE_GROUPED_PATTERN = _PHONE_START + r"[1-9]\d{1,2}(?:[ .\-]\d{2,4}){2,4}" + _EXT + r"(?![\w]|[.\-/]\d)"
+
+#: Regions tried, after the default region, for numbers in national format (a trunk 0, or grouped digits
+#: without one). A number must be *valid* there (an assigned range of that plan), not just possible.
+DEFAULT_PHONE_REGIONS = ("GB", "DE", "FR", "IT", "ES", "NL")
+
 _DATE = re.compile(r"\d{1,4}([./\-])\d{1,2}\1\d{1,4}")
 _NANP_BARE = re.compile(r"1?[2-9]\d\d[2-9]\d{6}")
 _SEPARATORS = " -."
@@ -74,12 +83,55 @@ def _url_credentials(text: str, start: int, end: int) -> Hit:
     return Hit(end + 1, ((start + 3, end, URL_CREDENTIALS),))
 
 
+def _plan(region: str) -> tuple[int, str, frozenset[int]]:
+    """(country code, trunk prefix or "", national significant lengths) of a region's numbering plan."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.country_code is None:
+        raise ValueError(f"no numbering plan for {region}")
+    desc = metadata.general_desc
+    lengths = frozenset(desc.possible_length or ()) if desc is not None else frozenset()
+    return metadata.country_code, metadata.national_prefix or "", lengths or frozenset(range(4, 18))
+
+
+def _longest(text: str, start: int, end: int, is_phone: Callable[[str], bool]) -> Hit | None:
+    """The longest prefix of the candidate (cut at separators) that ``is_phone`` accepts."""
+    for stop in cut_points(text, start, end, _SEPARATORS):
+        if is_phone(text[start:stop]):
+            return single(start, stop, PHONE)
+    return None
+
+
 class PhoneChecker:
     """Confirms phone candidates with ``phonenumbers`` for one default region."""
 
-    def __init__(self, default_region: str) -> None:
+    def __init__(self, default_region: str, regions: tuple[str, ...] = ()) -> None:
         self.region = default_region
         self.nanp = phonenumbers.country_code_for_region(default_region) == 1
+        unknown = [r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown phone regions: {unknown}")
+        self.regions = tuple(r for r in dict.fromkeys(regions) if r != default_region)
+        # Per region: country code, trunk prefix and national significant lengths, to build the number
+        # directly (much cheaper than phonenumbers.parse) and skip regions whose lengths cannot fit.
+        self._plans = tuple(_plan(r) for r in self.regions)
+
+    def is_national_elsewhere(self, candidate: str) -> bool:
+        """A national-format number valid in one of the other regions."""
+        digits = digits_of(candidate)
+        if len(digits) < 9 or len(digits) > 13:
+            return False  # 8 digits with a leading 0 are reference numbers more often than phones
+        for country_code, trunk, lengths in self._plans:
+            national = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
+            if len(national) not in lengths:
+                continue
+            number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+            zeros = len(national) - len(national.lstrip("0"))
+            if zeros:  # Italian numbers keep their leading 0
+                number.italian_leading_zero = True
+                number.number_of_leading_zeros = zeros if zeros > 1 else None
+            if phonenumbers.is_valid_number(number):
+                return True
+        return False
 
     def is_phone(self, candidate: str) -> bool:
         count = len(digits_of(candidate))
@@ -99,10 +151,7 @@ class PhoneChecker:
         return phonenumbers.is_possible_number_with_reason(parsed) == phonenumbers.ValidationResult.IS_POSSIBLE
 
     def check(self, text: str, start: int, end: int) -> Hit | None:
-        for stop in cut_points(text, start, end, _SEPARATORS):
-            if self.is_phone(text[start:stop]):
-                return single(start, stop, PHONE)
-        return None
+        return _longest(text, start, end, self.is_phone)
 
     def check_nanp(self, text: str, start: int, end: int) -> Hit | None:
         candidate = text[start:end]
@@ -115,7 +164,22 @@ class PhoneChecker:
     def check_national(self, text: str, start: int, end: int) -> Hit | None:
         if _DATE.fullmatch(text, start, end):
             return None
-        return self.check(text, start, end)
+        hit = self.check(text, start, end)
+        if hit is not None or not self.regions:
+            return hit
+        return _longest(text, start, end, self.is_national_elsewhere)
+
+    def check_grouped(self, text: str, start: int, end: int) -> Hit | None:
+        candidate = text[start:end]
+        if _DATE.fullmatch(candidate) or not 9 <= len(digits_of(candidate)) <= 10:
+            return None
+        try:
+            parsed = phonenumbers.parse(candidate, self.region)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is not None and phonenumbers.is_valid_number(parsed):
+            return single(start, end, PHONE)
+        return single(start, end, PHONE) if self.is_national_elsewhere(candidate) else None
 
 
 def contact_detectors(entities: frozenset[str]) -> list[Detector]:
@@ -127,12 +191,15 @@ def contact_detectors(entities: frozenset[str]) -> list[Detector]:
     return found
 
 
-def phone_detectors(entities: frozenset[str], default_region: str) -> list[Detector]:
+def phone_detectors(
+    entities: frozenset[str], default_region: str, regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
+) -> list[Detector]:
     if PHONE not in entities:
         return []
-    checker = PhoneChecker(default_region)
+    checker = PhoneChecker(default_region, regions)
     return [
         Detector("phone_intl", PHONE, "digit", PHONE_INTL_PATTERN, checker.check),
         Detector("phone_nanp", PHONE, "digit", PHONE_NANP_PATTERN, checker.check_nanp),
         Detector("phone_national", PHONE, "digit", PHONE_NATIONAL_PATTERN, checker.check_national),
+        Detector("phone_grouped", PHONE, "digit", PHONE_GROUPED_PATTERN, checker.check_grouped),
     ]

@@ -69,5 +69,5 @@ def network_detectors(entities: frozenset[str]) -> list[Detector]:
         return []
     return [
         Detector("ipv6", IP_ADDRESS, "colon", IPV6_PATTERN, _ipv6, locate_ipv6),
-        Detector("ipv4", IP_ADDRESS, "digit", IPV4_PATTERN, _ipv4),
+        Detector("ipv4", IP_ADDRESS, "digit", IPV4_PATTERN, _ipv4, short=True),
     ]

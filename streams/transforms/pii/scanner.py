@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from streams.transforms.pii.base import TRIGGER_CHARS, TRIGGERS, Detector, Hit, Span
+from streams.transforms.pii.base import SWEEP, TRIGGER_CHARS, TRIGGERS, Detector, Hit, Span
 
 # A numeric candidate needs 7 digits or more (a dotted quad can have 4): at a number with fewer (a year, an
 # amount, a count, a date) only the IPv4 detector is tried.
@@ -35,19 +35,22 @@ class Scanner:
         names = [d.name for d in detectors]
         if len(set(names)) != len(names):
             raise ValueError(f"detector names must be unique: {names}")
-        unknown = {d.trigger for d in detectors} - set(TRIGGERS)
+        unknown = {d.trigger for d in detectors} - set(TRIGGERS) - {SWEEP}
         if unknown:
             raise ValueError(f"unknown triggers: {sorted(unknown)}")
+        if any((d.trigger == SWEEP) != (d.sweep is not None) for d in detectors):
+            raise ValueError("a detector has a sweep function exactly when its trigger is 'sweep'")
         self.detectors = tuple(detectors)
         self.entities = frozenset(d.entity for d in detectors)
         used = [name for name in TRIGGERS if any(d.trigger == name for d in detectors)]
         branches = "|".join(f"(?P<{name}>{TRIGGERS[name]})" for name in used)
-        self._pattern = re.compile(f"[{TRIGGER_CHARS}](?:{branches})")
-        self._regexes = {d.name: re.compile(d.pattern) for d in detectors}
+        self._pattern = re.compile(f"[{TRIGGER_CHARS}](?:{branches})") if used else None
+        self._regexes = {d.name: re.compile(d.pattern) for d in detectors if d.trigger != SWEEP}
         self._by_trigger: dict[str, tuple[Detector, ...]] = {
             name: tuple(d for d in detectors if d.trigger == name) for name in TRIGGERS
         }
-        self._short_numbers = tuple(d for d in self._by_trigger["digit"] if d.name == "ipv4")
+        self._short_numbers = tuple(d for d in self._by_trigger["digit"] if d.short)
+        self._sweeps = tuple(d for d in detectors if d.trigger == SWEEP)
 
     def _candidates(self, text: str, position: int, trigger: str) -> tuple[Detector, ...]:
         if trigger == "digit" and _SEVEN_DIGITS.match(text, position) is None:
@@ -73,7 +76,17 @@ class Scanner:
 
     def find(self, text: str) -> list[Span]:
         """Every finding in ``text``, in order, not overlapping."""
+        spans = self._triggered(text)
+        for detector in self._sweeps:
+            assert detector.sweep is not None
+            for span in detector.sweep(text):
+                spans = _merge(spans, span, detector.absorbs)
+        return spans
+
+    def _triggered(self, text: str) -> list[Span]:
         spans: list[Span] = []
+        if self._pattern is None:
+            return spans
         search = self._pattern.search
         position = 0
         while (trigger := search(text, position)) is not None:
@@ -92,6 +105,22 @@ class Scanner:
                 spans.append(span)
             position = max(hit.resume, start + 1)
         return spans
+
+
+def _merge(spans: list[Span], span: Span, absorbs: bool) -> list[Span]:
+    """``spans`` with a swept ``span`` added: dropped where it overlaps a finding, unless it ``absorbs``
+    them (then the overlapped findings become part of it)."""
+    start, end, entity = span
+    overlapped = [s for s in spans if s[0] < end and start < s[1]]
+    if overlapped and not absorbs:
+        return spans
+    if overlapped:
+        start = min(start, overlapped[0][0])
+        end = max(end, overlapped[-1][1])
+        spans = [s for s in spans if not (s[0] < end and start < s[1])]
+    spans.append((start, end, entity))
+    spans.sort()
+    return spans
 
 
 def redact(text: str, spans: Sequence[Span], placeholders: dict[str, str]) -> str:

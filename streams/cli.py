@@ -30,11 +30,17 @@ def main() -> None:
 )
 def worker(policy_path: Path | None) -> None:
     """Run the anonymizing stream processor until interrupted."""
+    from pydantic import ValidationError
+
     from streams import logging as app_logging
     from streams.kafka.admin import ensure_topics
     from streams.policy.loader import load_policy
+    from streams.settings import describe_validation_error
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a bad setting: one line naming it, never its value
+        raise click.ClickException(describe_validation_error(exc)) from None
     if policy_path is not None:
         settings = settings.model_copy(update={"policy_file": policy_path})
     app_logging.configure(settings.log_level, settings.log_format)
@@ -46,6 +52,7 @@ def worker(policy_path: Path | None) -> None:
         parse_key(settings.dead_letter_key, "CRM_ANON_DEAD_LETTER_KEY")
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    _check_connection(settings.connection)
     _preflight(settings, loaded)
     outputs = [s.output_topic for s in loaded.policy.sources]
     ensure_topics(
@@ -65,6 +72,19 @@ def worker(policy_path: Path | None) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+
+
+def _check_connection(conn: ConnectionSettings, *, registry: bool = True) -> None:
+    """Wrong credentials or an untrusted certificate: one clear line and exit, not a client retry loop."""
+    from streams.errors import ConnectError
+    from streams.kafka.check import check_kafka, check_registry
+
+    try:
+        check_kafka(conn)
+        if registry:
+            check_registry(conn)
+    except ConnectError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _preflight(settings: Settings, loaded: LoadedPolicy) -> None:
@@ -110,6 +130,7 @@ def generate(count: int, seed: int, source: str) -> None:
     from streams.kafka.admin import ensure_topics
 
     settings = get_settings()
+    _check_connection(settings.connection)
     sfdc_count = {"debezium": 0, "salesforce": count, "all": count // 5}[source]
     events: list[CdcEvent] = [
         *CrmCdcGenerator(seed).events(count - sfdc_count),

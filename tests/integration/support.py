@@ -26,7 +26,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from streams.kafka.config import admin_client, librdkafka_config, registry_client
 from streams.kafka.reader import Record, read_topic
-from streams.settings import REPO_ROOT, Settings
+from streams.settings import ENV_PREFIX, REPO_ROOT, ConnectionSettings, Settings
 
 SCHEMAS = REPO_ROOT / "schemas" / "debezium"
 T = TypeVar("T")
@@ -231,3 +231,15 @@ def retrying(action: Callable[[], T], timeout_s: float = 30.0) -> T:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def connection_env(conn: ConnectionSettings) -> dict[str, str]:
+    """The environment that makes a subprocess connect as ``conn`` does (every connection field)."""
+    env: dict[str, str] = {}
+    for name in ConnectionSettings.model_fields:
+        value = getattr(conn, name)
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        env[f"{ENV_PREFIX}{name.upper()}"] = "" if value is None else text
+    return env

@@ -59,6 +59,9 @@ test: install ## Lint, start services, run every test, stop services
 
 # Benchmarks (tests/bench): the services are stopped afterwards whatever the run does (BENCH_KEEP_SERVICES=1
 # leaves them running, for a shared machine). BENCH_ARGS passes options to `python -m tests.bench.run`.
+alerts: ## Check the Prometheus alert rules and run their unit tests (promtool from Debian's prometheus)
+	cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts.test.yml
+
 bench: install ## Benchmark L0/L1/L2 baselines vs the processor + core vs Presidio (last line JSON)
 	$(PYTHON) -m pip install -q -e '.[dev,bench]'
 	$(CLI) services up

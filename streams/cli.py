@@ -64,9 +64,13 @@ def worker(policy_path: Path | None) -> None:
 
     import faust
 
+    from streams.errors import ConfigError
     from streams.processor.app import create_app
 
-    app = create_app(settings, loaded)
+    try:
+        app = create_app(settings, loaded)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     # As in the pipeline process (offload.py): long-lived start-up objects frozen, fewer collector passes.
     gc.collect()
     gc.freeze()

@@ -143,8 +143,10 @@ def generate(count: int, seed: int, source: str) -> None:
     ensure_topics(
         settings.connection, {e.topic for e in events} or set(TOPICS) | set(SFDC_TOPICS), settings.topic_partitions
     )
+    from streams.devtools.progress import tracked
+
     producer = CdcProducer(settings.connection)
-    produced = producer.produce(events)
+    produced = producer.produce(tracked(events, len(events), "producing"))
     producer.flush()
     click.echo(json.dumps({"events_produced": produced}))
 
@@ -311,6 +313,48 @@ def demo(count: int, timeout: float) -> None:
     from streams.devtools.demo import run_demo
 
     sys.exit(run_demo(get_settings(), count, timeout))
+
+
+@main.command()
+@click.option(
+    "--url", help="The worker's metrics endpoint (default: http://CRM_ANON_METRICS_BIND:CRM_ANON_METRICS_PORT)."
+)
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between the two scrapes that give rates.")
+@click.option("--watch", is_flag=True, help="Refresh until interrupted.")
+def status(url: str | None, interval: float, watch: bool) -> None:
+    """Lag per partition, throughput, dead letters, budget and k-suppression counts of a running worker."""
+    import time
+
+    import httpx
+    from rich.console import Console
+    from rich.live import Live
+
+    from streams import status as view
+
+    settings = get_settings()
+    wildcard = settings.metrics_bind in ("0.0.0.0", "::")  # noqa: S104  (a comparison, not a bind)
+    host = "127.0.0.1" if wildcard else settings.metrics_bind
+    base = url or f"http://{host}:{settings.metrics_port}"
+    console = Console()
+
+    def snapshot() -> object:
+        before = view.fetch(base)
+        time.sleep(interval)
+        after = view.fetch(base)
+        ready = httpx.get(f"{base}/readyz", timeout=5, trust_env=False).json()
+        return view.render(view.summarize(before, after, interval), base, ready)
+
+    try:
+        if not watch:
+            console.print(snapshot())
+            return
+        with Live(console=console, auto_refresh=False) as live:
+            while True:
+                live.update(snapshot(), refresh=True)  # type: ignore[arg-type]
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"no worker metrics at {base} ({type(exc).__name__})") from None
+    except KeyboardInterrupt:
+        return
 
 
 @main.command()

@@ -21,6 +21,7 @@ from streams.devtools.generator.salesforce import CONTACT_TOPIC as SFDC_CONTACTS
 from streams.devtools.generator.salesforce import TOPICS as SFDC_TOPICS
 from streams.devtools.generator.salesforce import SalesforceCdcGenerator
 from streams.devtools.leaks import LeakScanner
+from streams.devtools.progress import counter, tracked
 from streams.kafka.admin import delete_topics, ensure_topics
 from streams.kafka.config import librdkafka_config, registry_client
 from streams.kafka.reader import Record, read_topic
@@ -63,10 +64,12 @@ def _wait_for_audits(settings: Settings, expected: int, worker: subprocess.Popen
     seen = 0
     deadline = time.monotonic() + timeout
     try:
-        while seen < expected and time.monotonic() < deadline:
-            if worker.poll() is not None:
-                raise RuntimeError(f"worker exited early with code {worker.returncode}")
-            seen += sum(1 for m in consumer.consume(2000, timeout=0.5) if not m.error())
+        with counter(expected, "anonymizing (audit events)") as (bar, task):
+            while seen < expected and time.monotonic() < deadline:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"worker exited early with code {worker.returncode}")
+                seen += sum(1 for m in consumer.consume(2000, timeout=0.5) if not m.error())
+                bar.update(task, completed=seen)
     finally:
         consumer.close()
     return seen
@@ -126,7 +129,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
         identifiers = generator.identifiers.values | salesforce.identifiers.values
         producer = CdcProducer(settings.connection)
         t0 = time.monotonic()
-        producer.produce(events)
+        producer.produce(tracked(events, len(events), "producing"))
         producer.flush()
         del producer  # its librdkafka threads would complain once the broker stops
         print(f"produced {len(events)} events in {time.monotonic() - t0:.1f}s ({Counter(e.topic for e in events)})")

@@ -125,8 +125,10 @@ def main() -> int:
     kafka_ctx, registry_ctx = stage(work / "contexts")
     run(podman, "build", "-t", f"localhost/crm-anonymizer-kafka:{TAG}", "--build-arg", f"JRE_IMAGE={JRE_BASE}", str(kafka_ctx))
     run(podman, "build", "-t", f"localhost/crm-anonymizer-registry:{TAG}", "--build-arg", f"JRE_IMAGE={JRE_BASE}", str(registry_ctx))
+    # --no-cache: buildah's layer cache ignores the content of a RUN --mount=type=bind from another stage, so a
+    # cached runtime layer would keep an old wheel. pip's downloads stay cached (the cache mount).
     run(
-        podman, "build", "-f", str(REPO_ROOT / "deploy" / "docker" / "Dockerfile"),
+        podman, "build", "--no-cache", "-f", str(REPO_ROOT / "deploy" / "docker" / "Dockerfile"),
         "-t", f"localhost/crm-anonymizer:{TAG}", "--build-arg", f"PYTHON_IMAGE={PYTHON_BASE}", str(REPO_ROOT),
     )  # fmt: skip
     built = time.monotonic()

@@ -101,7 +101,6 @@ def registry_config(conn: ConnectionSettings) -> dict[str, Any]:
     """Settings for confluent-kafka's ``SchemaRegistryClient``: basic auth, CA file, client certificate."""
     config: dict[str, Any] = {"url": conn.registry_url}
     if conn.registry_username:
-        config["basic.auth.credentials.source"] = "USER_INFO"
         config["basic.auth.user.info"] = f"{conn.registry_username}:{conn.registry_password.get_secret_value()}"
     if conn.registry_ssl_ca_file is not None:
         config["ssl.ca.location"] = str(conn.registry_ssl_ca_file)

@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +18,16 @@ from streams.devtools.services import tls
 from streams.devtools.services.local import mtls_connection, sasl_ssl_connection
 from streams.devtools.services.settings import LocalServicesSettings
 from streams.errors import ConnectError
-from streams.kafka.check import AUTHENTICATION, CLIENT_CERT, UNTRUSTED, check_kafka
+from streams.kafka.check import AUTHENTICATION, CLIENT_CERT, UNTRUSTED, check_kafka, check_registry
 from streams.settings import ConnectionSettings, Settings
+from tests.integration.registry_proxy import secured_registry
 from tests.integration.support import connection_env, deployed_worker
 from tests.integration.test_worker_debezium import CANARIES, contact, envelope, outputs_with_marker
 
 pytestmark = pytest.mark.integration
 
 WRONG_PASSWORD = "canary-wrong-password-5d1e"
+REGISTRY_USER, REGISTRY_PASSWORD = "registry-user", "canary-registry-secret-77c1"
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +125,62 @@ def test_the_worker_exits_with_one_line_on_a_wrong_password(
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     assert lines == [f"Error: Kafka at {conn.kafka_bootstrap} (SASL_SSL): {AUTHENTICATION}"]
     assert WRONG_PASSWORD not in done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def registry_over_tls(live_settings: Settings, local: LocalServicesSettings) -> Iterator[str]:
+    pki = tls.Pki.under(local.services_dir.resolve() / "kafka" / "tls")
+    with secured_registry(
+        live_settings.connection.registry_url, pki.broker_keystore, REGISTRY_USER, REGISTRY_PASSWORD
+    ) as url:
+        yield url
+
+
+def registry_conn(url: str, ca: Path, password: str = REGISTRY_PASSWORD) -> ConnectionSettings:
+    return ConnectionSettings(
+        registry_url=url,
+        registry_username=REGISTRY_USER,
+        registry_password=SecretStr(password),
+        registry_ssl_ca_file=ca,
+    )
+
+
+def test_the_whole_path_over_sasl_ssl_with_a_basic_auth_tls_registry(
+    live_settings: Settings, local: LocalServicesSettings, registry_over_tls: str, tmp_path: Path
+) -> None:
+    ca = tls.Pki.under(local.services_dir.resolve() / "kafka" / "tls").ca_cert
+    conn = sasl_ssl_connection(
+        local,
+        "SCRAM-SHA-256",
+        registry_url=registry_over_tls,
+        registry_username=REGISTRY_USER,
+        registry_password=SecretStr(REGISTRY_PASSWORD),
+        registry_ssl_ca_file=ca,
+    )
+    settings = live_settings.model_copy(update={"connection": conn})
+    with deployed_worker(settings, tmp_path, extra_env=connection_env(conn)) as dep:
+        marker = f"registry-auth-{os.urandom(4).hex()}"
+        positions = dep.produce_avro([({"id": 41}, envelope("c", None, contact(41, marker)))])
+        assert [a["outcome"] for a in dep.audits_for(positions, timeout_s=90)] == ["PUBLISHED"]
+        [(key, _)] = outputs_with_marker(dep, marker)
+        assert key["id"].startswith("tok_")
+        log = dep.log_text()
+    assert REGISTRY_PASSWORD.encode() not in log
+
+
+@pytest.mark.parametrize("case", ["wrong_password", "untrusted_ca"])
+def test_registry_misconfiguration_is_one_line(
+    case: str, local: LocalServicesSettings, registry_over_tls: str, foreign_ca: Path
+) -> None:
+    ca = tls.Pki.under(local.services_dir.resolve() / "kafka" / "tls").ca_cert
+    check_registry(registry_conn(registry_over_tls, ca))  # the right settings pass
+    conn = (
+        registry_conn(registry_over_tls, ca, password=WRONG_PASSWORD)
+        if case == "wrong_password"
+        else registry_conn(registry_over_tls, foreign_ca)
+    )
+    with pytest.raises(ConnectError) as caught:
+        check_registry(conn)
+    message = str(caught.value)
+    assert ("refused the credentials (HTTP 401" if case == "wrong_password" else "not trusted") in message
+    assert WRONG_PASSWORD not in message and REGISTRY_PASSWORD not in message

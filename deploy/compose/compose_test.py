@@ -94,6 +94,18 @@ def stage(context: Path) -> tuple[Path, Path]:
     return kafka_ctx, registry_ctx
 
 
+def build_images(podman: str, work: Path) -> None:
+    kafka_ctx, registry_ctx = stage(work / "contexts")
+    run(podman, "build", "-t", f"localhost/crm-anonymizer-kafka:{TAG}", "--build-arg", f"JRE_IMAGE={JRE_BASE}", str(kafka_ctx))
+    run(podman, "build", "-t", f"localhost/crm-anonymizer-registry:{TAG}", "--build-arg", f"JRE_IMAGE={JRE_BASE}", str(registry_ctx))
+    # --no-cache: buildah's layer cache ignores the content of a RUN --mount=type=bind from another stage, so a
+    # cached runtime layer would keep an old wheel. pip's downloads stay cached (the cache mount).
+    run(
+        podman, "build", "--no-cache", "-f", str(REPO_ROOT / "deploy" / "docker" / "Dockerfile"),
+        "-t", f"localhost/crm-anonymizer:{TAG}", "--build-arg", f"PYTHON_IMAGE={PYTHON_BASE}", str(REPO_ROOT),
+    )  # fmt: skip
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -122,15 +134,12 @@ def main() -> int:
     base_image(podman, PYTHON_BASE, "python3,python3-venv,ca-certificates")
     base_image(podman, JRE_BASE, "openjdk-17-jre-headless,ca-certificates")
     work = Path(tempfile.mkdtemp(prefix="compose-test-"))
-    kafka_ctx, registry_ctx = stage(work / "contexts")
-    run(podman, "build", "-t", f"localhost/crm-anonymizer-kafka:{TAG}", "--build-arg", f"JRE_IMAGE={JRE_BASE}", str(kafka_ctx))
-    run(podman, "build", "-t", f"localhost/crm-anonymizer-registry:{TAG}", "--build-arg", f"JRE_IMAGE={JRE_BASE}", str(registry_ctx))
-    # --no-cache: buildah's layer cache ignores the content of a RUN --mount=type=bind from another stage, so a
-    # cached runtime layer would keep an old wheel. pip's downloads stay cached (the cache mount).
-    run(
-        podman, "build", "--no-cache", "-f", str(REPO_ROOT / "deploy" / "docker" / "Dockerfile"),
-        "-t", f"localhost/crm-anonymizer:{TAG}", "--build-arg", f"PYTHON_IMAGE={PYTHON_BASE}", str(REPO_ROOT),
-    )  # fmt: skip
+    reuse = "--reuse-images" in sys.argv and all(
+        image_exists(podman, f"localhost/{name}:{TAG}")
+        for name in ("crm-anonymizer", "crm-anonymizer-kafka", "crm-anonymizer-registry")
+    )
+    if not reuse:
+        build_images(podman, work)
     built = time.monotonic()
 
     ports = {"KAFKA_HOST_PORT": free_port(), "REGISTRY_HOST_PORT": free_port(), "METRICS_HOST_PORT": free_port()}
@@ -153,10 +162,13 @@ def main() -> int:
     )
     metrics = f"http://127.0.0.1:{ports['METRICS_HOST_PORT']}"
     try:
-        run(*base, "up", "-d", "kafka", "registry", "worker", env=env, timeout=600)
+        run(*base, "up", "-d", env=env, timeout=600)  # broker, registry, worker and the generator (demo profile)
         wait("/readyz 200", lambda: httpx.get(f"{metrics}/readyz", timeout=5, trust_env=False).status_code == 200, 300)
         ready_at = time.monotonic()
-        run(*base, "up", "generator", env=env, timeout=600)  # runs to completion
+        generator = f"{PROJECT}_generator_1"
+        exit_code = run(podman, "wait", generator, timeout=600).strip()
+        if exit_code != "0":
+            raise SystemExit(f"compose-test: the generator exited with {exit_code}")
         wait(
             f"{COUNT} audit events",
             lambda: len(read_topic(conn, "crm.audit", timeout_s=30)) >= COUNT,

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -45,6 +46,12 @@ def _masked(row: dict[str, Any] | None) -> dict[str, Any] | None:
         else:
             shown[name] = value
     return shown
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _wait_for_audits(settings: Settings, expected: int, worker: subprocess.Popen[bytes], timeout: float) -> int:
@@ -143,7 +150,12 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
             "CRM_ANON_DEAD_LETTER_KEY": dead_letter_key,
             "CRM_ANON_ENCRYPTION_KEY": encryption_key,
             "CRM_ANON_LOG_FORMAT": "json",
+            # A free port unless one is set: parallel demos and test runs must not collide on the metrics port.
+            "CRM_ANON_METRICS_PORT": os.environ.get("CRM_ANON_METRICS_PORT") or str(_free_port()),
         }
+        print(
+            f"worker metrics: http://127.0.0.1:{env['CRM_ANON_METRICS_PORT']}/metrics (crm-anonymizer status --url ...)"
+        )
         with log_path.open("wb") as log_file:
             worker_started = time.monotonic()
             worker = subprocess.Popen(

@@ -96,8 +96,9 @@ def stage(context: Path) -> tuple[Path, Path]:
 
 def build_images(podman: str, work: Path) -> None:
     kafka_ctx, registry_ctx = stage(work / "contexts")
-    run(podman, "build", "-t", f"localhost/crm-anonymizer-kafka:{TAG}", "--build-arg", f"JRE_IMAGE={JRE_BASE}", str(kafka_ctx))
-    run(podman, "build", "-t", f"localhost/crm-anonymizer-registry:{TAG}", "--build-arg", f"JRE_IMAGE={JRE_BASE}", str(registry_ctx))
+    for name, context in (("kafka", kafka_ctx), ("registry", registry_ctx)):
+        tag = f"localhost/crm-anonymizer-{name}:{TAG}"
+        run(podman, "build", "-t", tag, "--build-arg", f"JRE_IMAGE={JRE_BASE}", str(context))
     # --no-cache: buildah's layer cache ignores the content of a RUN --mount=type=bind from another stage, so a
     # cached runtime layer would keep an old wheel. pip's downloads stay cached (the cache mount).
     run(
@@ -118,7 +119,7 @@ def wait(what: str, check: object, timeout_s: float) -> None:
         try:
             if check():  # type: ignore[operator]
                 return
-        except Exception:  # noqa: BLE001, S110  (not up yet)
+        except Exception:  # noqa: S110  (not up yet)
             pass
         if time.monotonic() > deadline:
             raise SystemExit(f"compose-test: {what} not reached in {timeout_s:.0f} s")
@@ -144,9 +145,8 @@ def main() -> int:
 
     ports = {"KAFKA_HOST_PORT": free_port(), "REGISTRY_HOST_PORT": free_port(), "METRICS_HOST_PORT": free_port()}
     env_file = work / "keys.env"
-    env_file.write_text(
-        "".join(f"{k}={secrets.token_hex(32)}\n" for k in ("CRM_ANON_TOKENIZATION_KEY", "CRM_ANON_DEAD_LETTER_KEY", "CRM_ANON_ENCRYPTION_KEY"))
-    )
+    keys = ("CRM_ANON_TOKENIZATION_KEY", "CRM_ANON_DEAD_LETTER_KEY", "CRM_ANON_ENCRYPTION_KEY")
+    env_file.write_text("".join(f"{k}={secrets.token_hex(32)}\n" for k in keys))
     env = {
         **os.environ,
         **{k: str(v) for k, v in ports.items()},

@@ -60,6 +60,12 @@ test: install ## Lint, start services, run every test, stop services
 
 # Benchmarks (tests/bench): the services are stopped afterwards whatever the run does (BENCH_KEEP_SERVICES=1
 # leaves them running, for a shared machine). BENCH_ARGS passes options to `python -m tests.bench.run`.
+compose-test: install ## Build the images with podman, run the compose stack, check flow, leaks and /readyz, stop it
+	PATH="$(CURDIR)/.venv/bin:$$PATH" $(PYTHON) deploy/compose/compose_test.py
+
+alerts: ## Check the Prometheus alert rules and run their unit tests (promtool from Debian's prometheus)
+	cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts.test.yml
+
 bench: install ## Benchmark L0/L1/L2 baselines vs the processor + core vs Presidio (last line JSON)
 	$(PYTHON) -m pip install -q -e '.[dev,bench]'
 	$(PYTHON) -m streams.transforms.pii.name_lexicon
@@ -89,4 +95,4 @@ bench-transforms: install ## Microbenchmarks: us/value per transform, OpenDP sca
 	$(PYTHON) -m tests.bench.dp_micro
 	$(PYTHON) -m tests.bench.scrub_text_micro
 
-.PHONY: help install services-up services-down services-status demo lint format readme unit test bench bench-quick soak bench-transforms
+.PHONY: help install services-up services-down services-status demo lint format readme unit test bench bench-quick soak bench-transforms compose-test alerts status

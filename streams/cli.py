@@ -30,11 +30,17 @@ def main() -> None:
 )
 def worker(policy_path: Path | None) -> None:
     """Run the anonymizing stream processor until interrupted."""
+    from pydantic import ValidationError
+
     from streams import logging as app_logging
     from streams.kafka.admin import ensure_topics
     from streams.policy.loader import load_policy
+    from streams.settings import describe_validation_error
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a bad setting: one line naming it, never its value
+        raise click.ClickException(describe_validation_error(exc)) from None
     if policy_path is not None:
         settings = settings.model_copy(update={"policy_file": policy_path})
     app_logging.configure(settings.log_level, settings.log_format)
@@ -46,6 +52,7 @@ def worker(policy_path: Path | None) -> None:
         parse_key(settings.dead_letter_key, "CRM_ANON_DEAD_LETTER_KEY")
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    _check_connection(settings.connection)
     _preflight(settings, loaded)
     outputs = [s.output_topic for s in loaded.policy.sources]
     ensure_topics(
@@ -57,14 +64,31 @@ def worker(policy_path: Path | None) -> None:
 
     import faust
 
+    from streams.errors import ConfigError
     from streams.processor.app import create_app
 
-    app = create_app(settings, loaded)
+    try:
+        app = create_app(settings, loaded)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     # As in the pipeline process (offload.py): long-lived start-up objects frozen, fewer collector passes.
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+
+
+def _check_connection(conn: ConnectionSettings, *, registry: bool = True) -> None:
+    """Wrong credentials or an untrusted certificate: one clear line and exit, not a client retry loop."""
+    from streams.errors import ConnectError
+    from streams.kafka.check import check_kafka, check_registry
+
+    try:
+        check_kafka(conn)
+        if registry:
+            check_registry(conn)
+    except ConnectError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _preflight(settings: Settings, loaded: LoadedPolicy) -> None:
@@ -110,6 +134,7 @@ def generate(count: int, seed: int, source: str) -> None:
     from streams.kafka.admin import ensure_topics
 
     settings = get_settings()
+    _check_connection(settings.connection)
     sfdc_count = {"debezium": 0, "salesforce": count, "all": count // 5}[source]
     events: list[CdcEvent] = [
         *CrmCdcGenerator(seed).events(count - sfdc_count),
@@ -118,8 +143,10 @@ def generate(count: int, seed: int, source: str) -> None:
     ensure_topics(
         settings.connection, {e.topic for e in events} or set(TOPICS) | set(SFDC_TOPICS), settings.topic_partitions
     )
+    from streams.devtools.progress import tracked
+
     producer = CdcProducer(settings.connection)
-    produced = producer.produce(events)
+    produced = producer.produce(tracked(events, len(events), "producing"))
     producer.flush()
     click.echo(json.dumps({"events_produced": produced}))
 
@@ -364,6 +391,48 @@ def demo(count: int, timeout: float) -> None:
     from streams.devtools.demo import run_demo
 
     sys.exit(run_demo(get_settings(), count, timeout))
+
+
+@main.command()
+@click.option(
+    "--url", help="The worker's metrics endpoint (default: http://CRM_ANON_METRICS_BIND:CRM_ANON_METRICS_PORT)."
+)
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between the two scrapes that give rates.")
+@click.option("--watch", is_flag=True, help="Refresh until interrupted.")
+def status(url: str | None, interval: float, watch: bool) -> None:
+    """Lag per partition, throughput, dead letters, budget and k-suppression counts of a running worker."""
+    import time
+
+    import httpx
+    from rich.console import Console
+    from rich.live import Live
+
+    from streams import status as view
+
+    settings = get_settings()
+    wildcard = settings.metrics_bind in ("0.0.0.0", "::")  # noqa: S104  (a comparison, not a bind)
+    host = "127.0.0.1" if wildcard else settings.metrics_bind
+    base = url or f"http://{host}:{settings.metrics_port}"
+    console = Console()
+
+    def snapshot() -> object:
+        before = view.fetch(base)
+        time.sleep(interval)
+        after = view.fetch(base)
+        ready = httpx.get(f"{base}/readyz", timeout=5, trust_env=False).json()
+        return view.render(view.summarize(before, after, interval), base, ready)
+
+    try:
+        if not watch:
+            console.print(snapshot())
+            return
+        with Live(console=console, auto_refresh=False) as live:
+            while True:
+                live.update(snapshot(), refresh=True)  # type: ignore[arg-type]
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"no worker metrics at {base} ({type(exc).__name__})") from None
+    except KeyboardInterrupt:
+        return
 
 
 @main.command()

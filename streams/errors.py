@@ -86,3 +86,8 @@ class RegistryError(CrmAnonymizerError):
 
 class KafkaAdminError(CrmAnonymizerError, RuntimeError):
     """A topic could not be created or deleted; names the topic and the broker's error name."""
+
+
+class ConnectError(CrmAnonymizerError, RuntimeError):
+    """The broker or the registry refused the connection for a reason retrying will not fix (credentials,
+    certificates). Names the address and the kind of failure, never a secret."""

@@ -77,14 +77,36 @@ class SchemaSource(Protocol):
 
 @dataclass(slots=True)
 class BatchStats:
+    """What one batch did, for logs and metrics (``streams.metrics``). Keys are topic names, source names and
+    reason codes, never record contents. Crosses the process boundary (picklable)."""
+
     published: int = 0
     dead_lettered: int = 0
     audited: int = 0
     #: Subject states this batch changed (state key -> encoded state): the caller persists them before it
     #: acknowledges the batch.
     states: dict[bytes, bytes] = field(default_factory=dict)
-    #: Values suppressed because a subject's DP budget was spent, per source name.
+    published_by_topic: dict[str, int] = field(default_factory=dict)
+    dead_lettered_by: dict[tuple[str, str], int] = field(default_factory=dict)  # (topic, reason code)
+    audited_by_topic: dict[str, int] = field(default_factory=dict)
+    # Per policy source name; filled by the record-level privacy work (budget exhausted, k-suppressed records).
     budget_exhausted: dict[str, int] = field(default_factory=dict)
+    k_suppressed: dict[str, int] = field(default_factory=dict)
+    # Registry calls that failed and were retried during the batch, and the seconds spent waiting on them.
+    registry_errors: int = 0
+    registry_stall_s: float = 0.0
+
+    def note_published(self, topic: str) -> None:
+        self.published += 1
+        self.published_by_topic[topic] = self.published_by_topic.get(topic, 0) + 1
+
+    def note_dead_lettered(self, topic: str, reason: str) -> None:
+        self.dead_lettered += 1
+        self.dead_lettered_by[(topic, reason)] = self.dead_lettered_by.get((topic, reason), 0) + 1
+
+    def note_audited(self, topic: str) -> None:
+        self.audited += 1
+        self.audited_by_topic[topic] = self.audited_by_topic.get(topic, 0) + 1
 
 
 class BatchProcessor(Protocol):

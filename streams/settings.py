@@ -14,8 +14,9 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -28,23 +29,129 @@ SCHEMA_DIR = DATA_ROOT / "schemas"
 
 ENV_PREFIX = "CRM_ANON_"
 
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
 
 class ConnectionSettings(BaseSettings):
     """Where the broker and the registry are. Defaults fit the local services (``crm-anonymizer services up``)."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore", hide_input_in_errors=True)
 
     kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers (CRM_ANON_KAFKA_BOOTSTRAP).")
     registry_url: str = Field(
         "http://127.0.0.1:18081/apis/ccompat/v7",
         description="Confluent-compatible schema registry URL (CRM_ANON_REGISTRY_URL).",
     )
+    kafka_security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT",
+        description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, for every Kafka client "
+        "(CRM_ANON_KAFKA_SECURITY_PROTOCOL).",
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        "PLAIN", description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (CRM_ANON_KAFKA_SASL_MECHANISM)."
+    )
+    kafka_sasl_username: str = Field(
+        "", description="SASL user, or the API key of Confluent Cloud (CRM_ANON_KAFKA_SASL_USERNAME)."
+    )
+    kafka_sasl_password: SecretStr = Field(
+        SecretStr(""), description="SASL password, or the API secret (CRM_ANON_KAFKA_SASL_PASSWORD)."
+    )
+    kafka_ssl_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA(s) that signed the broker certificates; empty: the system trust store "
+        "(CRM_ANON_KAFKA_SSL_CA_FILE).",
+    )
+    kafka_ssl_cert_file: Path | None = Field(
+        None, description="PEM client certificate for mutual TLS (CRM_ANON_KAFKA_SSL_CERT_FILE)."
+    )
+    kafka_ssl_key_file: Path | None = Field(
+        None, description="PEM private key of the client certificate (CRM_ANON_KAFKA_SSL_KEY_FILE)."
+    )
+    kafka_ssl_key_password: SecretStr = Field(
+        SecretStr(""), description="Password of an encrypted client key (CRM_ANON_KAFKA_SSL_KEY_PASSWORD)."
+    )
+    kafka_ssl_check_hostname: bool = Field(
+        True,
+        description="Verify that the broker certificate names the host connected to "
+        "(CRM_ANON_KAFKA_SSL_CHECK_HOSTNAME).",
+    )
+    registry_username: str = Field("", description="Registry basic-auth user or API key (CRM_ANON_REGISTRY_USERNAME).")
+    registry_password: SecretStr = Field(
+        SecretStr(""), description="Registry basic-auth password or API secret (CRM_ANON_REGISTRY_PASSWORD)."
+    )
+    registry_ssl_ca_file: Path | None = Field(
+        None,
+        description="PEM CA file for an https registry; empty: the system trust store (CRM_ANON_REGISTRY_SSL_CA_FILE).",
+    )
+    registry_ssl_cert_file: Path | None = Field(
+        None, description="PEM client certificate for the registry (CRM_ANON_REGISTRY_SSL_CERT_FILE)."
+    )
+    registry_ssl_key_file: Path | None = Field(
+        None, description="PEM private key of the registry client certificate (CRM_ANON_REGISTRY_SSL_KEY_FILE)."
+    )
+
+    @field_validator(
+        "kafka_ssl_ca_file",
+        "kafka_ssl_cert_file",
+        "kafka_ssl_key_file",
+        "registry_ssl_ca_file",
+        "registry_ssl_cert_file",
+        "registry_ssl_key_file",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.kafka_security_protocol.startswith("SASL_")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.kafka_security_protocol.endswith("SSL")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ConnectionSettings:
+        # Messages name settings, never their values (hide_input_in_errors keeps pydantic from quoting them).
+        if self.uses_sasl and not (self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()):
+            raise ValueError(
+                f"security protocol {self.kafka_security_protocol} needs CRM_ANON_KAFKA_SASL_USERNAME "
+                "and CRM_ANON_KAFKA_SASL_PASSWORD"
+            )
+        for cert, key, name in (
+            (self.kafka_ssl_cert_file, self.kafka_ssl_key_file, "CRM_ANON_KAFKA_SSL"),
+            (self.registry_ssl_cert_file, self.registry_ssl_key_file, "CRM_ANON_REGISTRY_SSL"),
+        ):
+            if (cert is None) != (key is None):
+                raise ValueError(f"{name}_CERT_FILE and {name}_KEY_FILE go together")
+        if not self.uses_tls and any(
+            f is not None for f in (self.kafka_ssl_ca_file, self.kafka_ssl_cert_file, self.kafka_ssl_key_file)
+        ):
+            raise ValueError(
+                "CRM_ANON_KAFKA_SSL_* files are set but CRM_ANON_KAFKA_SECURITY_PROTOCOL "
+                f"{self.kafka_security_protocol} does not use TLS"
+            )
+        if bool(self.registry_username) != bool(self.registry_password.get_secret_value()):
+            raise ValueError("CRM_ANON_REGISTRY_USERNAME and CRM_ANON_REGISTRY_PASSWORD go together")
+        for path in (
+            self.kafka_ssl_ca_file,
+            self.kafka_ssl_cert_file,
+            self.kafka_ssl_key_file,
+            self.registry_ssl_ca_file,
+            self.registry_ssl_cert_file,
+            self.registry_ssl_key_file,
+        ):
+            if path is not None and not path.is_file():
+                raise ValueError(f"TLS file {path} does not exist")
+        return self
 
 
 class Settings(BaseSettings):
     """The worker's configuration. Defaults fit the local services that ``crm-anonymizer services up`` starts."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore", hide_input_in_errors=True)
 
     connection: ConnectionSettings = Field(
         default_factory=ConnectionSettings, description="Broker and registry connection (its own variables)."
@@ -88,6 +195,23 @@ class Settings(BaseSettings):
         "changelog topics) or memory:// (rebuilt from the changelog at start) (CRM_ANON_STATE_STORE).",
     )
     producer_linger_ms: int = Field(5, ge=0, description="Producer linger, ms (CRM_ANON_PRODUCER_LINGER_MS).")
+    metrics_enabled: bool = Field(
+        True, description="Serve /metrics, /healthz and /readyz over HTTP (CRM_ANON_METRICS_ENABLED)."
+    )
+    metrics_bind: str = Field(
+        "127.0.0.1",
+        description="Bind address of the metrics and health server; 0.0.0.0 in containers (CRM_ANON_METRICS_BIND).",
+    )
+    metrics_port: int = Field(9464, ge=0, le=65535, description="Metrics and health port (CRM_ANON_METRICS_PORT).")
+    lag_interval_s: float = Field(
+        10.0, gt=0, description="Seconds between consumer-lag measurements (CRM_ANON_LAG_INTERVAL_S)."
+    )
+    ready_max_silence_s: float = Field(
+        60.0,
+        gt=0,
+        description="/readyz fails when the registry or broker did not answer for this long, or a batch has been "
+        "in flight this long (CRM_ANON_READY_MAX_SILENCE_S).",
+    )
     web_enabled: bool = Field(False, description="Faust web server for health/metrics (CRM_ANON_WEB_ENABLED).")
     web_port: int = Field(6066, description="Faust web port (CRM_ANON_WEB_PORT).")
     web_bind: str = Field("127.0.0.1", description="Faust web bind address; 0.0.0.0 in containers (CRM_ANON_WEB_BIND).")
@@ -96,6 +220,14 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="Log level (CRM_ANON_LOG_LEVEL).")
     log_format: str = Field("console", pattern="^(console|json)$", description="console or json (CRM_ANON_LOG_FORMAT).")
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, naming settings but never their values (safe to print)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
+        for error in exc.errors(include_input=False)
+    )
 
 
 @lru_cache(maxsize=1)

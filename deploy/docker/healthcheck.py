@@ -3,11 +3,10 @@
 
 Exit status 0 means healthy and 1 means unhealthy. Standard library only.
 
-The check runs inside the container, so it can reach the container's own loopback interface. Faust's web
-server binds 127.0.0.1 (see streams/processor/app.py), and this check can still reach it.
+The check runs inside the container and asks the worker's own metrics and health server.
 
-* When ``CRM_ANON_WEB_ENABLED`` is true, ``GET http://127.0.0.1:$CRM_ANON_WEB_PORT/`` must answer 200. The web
-  server runs on the worker's event loop, so this check also fails when that loop is stuck.
+* When ``CRM_ANON_METRICS_ENABLED`` is true (the default), ``GET http://127.0.0.1:$CRM_ANON_METRICS_PORT/healthz``
+  must answer 200 (``--ready``: ``/readyz``). ``/healthz`` fails when the worker's event loop stops ticking.
 * Otherwise the check only looks at the process. The process named by ``--pid`` (default 1, the ENTRYPOINT)
   must be a crm-anonymizer process that is not a zombie. This shows that the process exists, not that it is
   making progress.
@@ -24,8 +23,8 @@ import urllib.request
 TRUE = {"1", "true", "yes", "on", "y", "t"}
 
 
-def web_ok(port: int, timeout: float) -> tuple[bool, str]:
-    url = f"http://127.0.0.1:{port}/"
+def web_ok(port: int, path: str, timeout: float) -> tuple[bool, str]:
+    url = f"http://127.0.0.1:{port}{path}"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # fixed loopback URL
             return response.status == 200, f"{url} -> {response.status}"
@@ -53,10 +52,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pid", type=int, default=1, help="process to check when the web server is off")
     parser.add_argument("--timeout", type=float, default=3.0, help="HTTP timeout, seconds")
+    parser.add_argument("--ready", action="store_true", help="check /readyz instead of /healthz")
     args = parser.parse_args()
 
-    if os.environ.get("CRM_ANON_WEB_ENABLED", "false").strip().lower() in TRUE:
-        ok, detail = web_ok(int(os.environ.get("CRM_ANON_WEB_PORT", "6066")), args.timeout)
+    if os.environ.get("CRM_ANON_METRICS_ENABLED", "true").strip().lower() in TRUE:
+        port = int(os.environ.get("CRM_ANON_METRICS_PORT", "9464"))
+        ok, detail = web_ok(port, "/readyz" if args.ready else "/healthz", args.timeout)
     else:
         ok, detail = process_ok(args.pid)
     print(("healthy: " if ok else "unhealthy: ") + detail)

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from streams.devtools.generator.salesforce import CONTACT_TOPIC as SFDC_CONTACTS
 from streams.devtools.generator.salesforce import TOPICS as SFDC_TOPICS
 from streams.devtools.generator.salesforce import SalesforceCdcGenerator
 from streams.devtools.leaks import LeakScanner
+from streams.devtools.progress import counter, tracked
 from streams.kafka.admin import delete_topics, ensure_topics
 from streams.kafka.config import librdkafka_config, registry_client
 from streams.kafka.reader import Record, read_topic
@@ -49,6 +51,12 @@ def _masked(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return shown
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _wait_for_audits(settings: Settings, expected: int, worker: subprocess.Popen[bytes], timeout: float) -> int:
     from confluent_kafka import Consumer
 
@@ -66,10 +74,12 @@ def _wait_for_audits(settings: Settings, expected: int, worker: subprocess.Popen
     seen = 0
     deadline = time.monotonic() + timeout
     try:
-        while seen < expected and time.monotonic() < deadline:
-            if worker.poll() is not None:
-                raise RuntimeError(f"worker exited early with code {worker.returncode}")
-            seen += sum(1 for m in consumer.consume(2000, timeout=0.5) if not m.error())
+        with counter(expected, "anonymizing (audit events)") as (bar, task):
+            while seen < expected and time.monotonic() < deadline:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"worker exited early with code {worker.returncode}")
+                seen += sum(1 for m in consumer.consume(2000, timeout=0.5) if not m.error())
+                bar.update(task, completed=seen)
     finally:
         consumer.close()
     return seen
@@ -129,7 +139,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
         identifiers = generator.identifiers.values | salesforce.identifiers.values
         producer = CdcProducer(settings.connection)
         t0 = time.monotonic()
-        producer.produce(events)
+        producer.produce(tracked(events, len(events), "producing"))
         producer.flush()
         del producer  # its librdkafka threads would complain once the broker stops
         print(f"produced {len(events)} events in {time.monotonic() - t0:.1f}s ({Counter(e.topic for e in events)})")
@@ -143,7 +153,12 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
             "CRM_ANON_DEAD_LETTER_KEY": dead_letter_key,
             "CRM_ANON_ENCRYPTION_KEY": encryption_key,
             "CRM_ANON_LOG_FORMAT": "json",
+            # A free port unless one is set: parallel demos and test runs must not collide on the metrics port.
+            "CRM_ANON_METRICS_PORT": os.environ.get("CRM_ANON_METRICS_PORT") or str(_free_port()),
         }
+        print(
+            f"worker metrics: http://127.0.0.1:{env['CRM_ANON_METRICS_PORT']}/metrics (crm-anonymizer status --url ...)"
+        )
         with log_path.open("wb") as log_file:
             worker_started = time.monotonic()
             worker = subprocess.Popen(

@@ -22,12 +22,32 @@ from fastavro import parse_schema
 
 from streams.errors import AnonymizationError, ReasonCode, RegistryError
 from streams.kafka.config import registry_client
-from streams.ports import WriterSchema
+from streams.ports import BatchStats, WriterSchema
 from streams.settings import ConnectionSettings
 
 log = structlog.get_logger(__name__)
 
 NOT_FOUND_TTL_S = 30.0
+
+
+class RegistryCounters:
+    """Retried registry failures and the seconds waited on them, in this process; the batch loop moves them
+    into each batch's :class:`~streams.ports.BatchStats` (``add_to``) for the metrics."""
+
+    __slots__ = ("errors", "stalled_s")
+
+    def __init__(self) -> None:
+        self.errors = 0
+        self.stalled_s = 0.0
+
+    def add_to(self, stats: BatchStats) -> BatchStats:
+        stats.registry_errors += self.errors
+        stats.registry_stall_s += self.stalled_s
+        self.errors, self.stalled_s = 0, 0.0
+        return stats
+
+
+COUNTERS = RegistryCounters()
 
 
 class RegistrySchemas:
@@ -73,8 +93,10 @@ class SchemaCache:
             if waited >= self._max_retry_s:
                 raise AnonymizationError(ReasonCode.REGISTRY_UNAVAILABLE, f"{what}: {type(error).__name__}")
             log.warning("registry_retry", what=what, error=type(error).__name__, delay_s=delay)
+            COUNTERS.errors += 1
             await asyncio.sleep(delay)
             waited += delay
+            COUNTERS.stalled_s += delay
             delay = min(delay * 2, 5.0)
 
     async def writer_schema(self, schema_id: int) -> WriterSchema:

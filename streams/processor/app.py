@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import faust
 import structlog
 
-from streams.errors import CrmAnonymizerError
+from streams.errors import ConfigError, CrmAnonymizerError
+from streams.health import WorkerHealth
 from streams.kafka.admin import topic_partitions
 from streams.kafka.config import faust_broker_config
+from streams.kafka.lag import LagMonitor, PartitionLag
+from streams.kafka.registry import COUNTERS
+from streams.metrics import WorkerMetrics
 from streams.policy.loader import LoadedPolicy, load_policy
 from streams.ports import BatchProcessor, RawRecord
 from streams.processor.compose import build_pipeline, kafka_sink, state_secret
 from streams.processor.offload import OffloadedPipeline
+from streams.processor.ops_http import OpsServer
 from streams.processor.state import SubjectStateTables
 from streams.settings import Settings
 from streams.subject_state import uses_subject_state
@@ -57,6 +63,11 @@ def create_app(
         web_port=settings.web_port,
         web_bind=settings.web_bind,
     )
+    source_topics = [s.topic for s in loaded.policy.sources]
+    metrics = WorkerMetrics({s.topic: s.name for s in loaded.policy.sources})
+    metrics.set_policy(loaded.policy.id, loaded.policy.version, loaded.content_hash)
+    health = WorkerHealth(max_silence_s=settings.ready_max_silence_s)
+    ops = _start_ops(settings, source_topics, metrics, health)
     pipeline: BatchProcessor
     if settings.offload:
         pipeline = OffloadedPipeline(settings.model_copy(update={"policy_file": loaded.path}))
@@ -65,6 +76,24 @@ def create_app(
 
     async def close_pipeline(_app: Any, *_args: Any, **_kwargs: Any) -> None:
         await asyncio.to_thread(pipeline.close)  # flush the producer, stop the child
+        for stop in ops:
+            stop()
+
+    async def on_assigned(_app: Any, assigned: Any = (), **_kwargs: Any) -> None:
+        count = len([tp for tp in _app.consumer.assignment() if tp.topic in source_topics])
+        health.assigned = count
+        metrics.assigned_partitions.set(count)
+
+    app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
+
+    async def on_revoked(_app: Any, *_args: Any, **_kwargs: Any) -> None:
+        health.assigned = 0  # a rebalance is under way; the assignment signal follows
+
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
+
+    @app.timer(1.0)  # type: ignore[untyped-decorator]  # Faust's timer decorator has no type hints
+    async def heartbeat() -> None:
+        health.tick()
 
     async def log_assignment(_app: Any, assigned: Any = (), *_args: Any, **_kwargs: Any) -> None:
         log.info("partitions_assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
@@ -73,7 +102,6 @@ def create_app(
     app.on_before_shutdown.connect(close_pipeline)  # type: ignore[arg-type]
     app.on_partitions_assigned.connect(log_assignment)  # type: ignore[arg-type]
 
-    source_topics = [s.topic for s in loaded.policy.sources]
     source = app.topic(*source_topics, key_serializer="raw", value_serializer="raw")
     if stateful and partitions is None:
         partitions = topic_partitions(settings.connection, source_topics)
@@ -83,6 +111,8 @@ def create_app(
     @app.agent(source, name="anonymize")
     async def anonymize(stream: faust.StreamT[bytes]) -> None:
         await pipeline.start()
+        if settings.offload:
+            metrics.child_starts.inc()
         # take_events (not take): the pipeline needs each record's topic, partition, offset and headers.
         async for events in stream.take_events(settings.batch_size, within=within):  # type: ignore[attr-defined]
             records = [
@@ -97,6 +127,8 @@ def create_app(
                 )
                 for e in events
             ]
+            health.batch_started()
+            started = time.perf_counter()
             try:
                 states = tables.read(events) if tables else None
                 stats = await pipeline.process(records, states)
@@ -110,7 +142,52 @@ def create_app(
                 # their message is logged; anything else (a dead child, a library error) by type alone.
                 ours = isinstance(exc, CrmAnonymizerError)
                 log.critical("batch_failed_stopping", error=type(exc).__name__, detail=str(exc)[:200] if ours else "")
+                health.failed = True
                 os._exit(70)
+            health.batch_done()
+            metrics.observe_batch(records, COUNTERS.add_to(stats), time.perf_counter() - started)
             log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)
 
     return app
+
+
+def _start_ops(
+    settings: Settings, source_topics: list[str], metrics: WorkerMetrics, health: WorkerHealth
+) -> list[Callable[[], None]]:
+    """The metrics/health server and the lag monitor; returns their stop functions."""
+    if not settings.metrics_enabled:
+        return []
+
+    def on_lag(rows: list[PartitionLag]) -> None:
+        for row in rows:
+            metrics.set_lag(row.topic, row.partition, row.committed, row.messages, row.seconds)
+
+    def on_broker() -> None:
+        health.broker_ok = time.monotonic()
+
+    def on_registry(ok: bool) -> None:
+        if ok:
+            health.registry_ok = time.monotonic()
+        else:
+            metrics.registry_errors.labels("probe").inc()
+
+    try:
+        server = OpsServer(settings.metrics_bind, settings.metrics_port, metrics, health)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot serve metrics on {settings.metrics_bind}:{settings.metrics_port} ({exc.strerror}); "
+            "set CRM_ANON_METRICS_PORT / CRM_ANON_METRICS_BIND"
+        ) from None
+    monitor = LagMonitor(
+        settings.connection,
+        settings.app_id,
+        source_topics,
+        interval_s=settings.lag_interval_s,
+        on_lag=on_lag,
+        on_broker=on_broker,
+        on_registry=on_registry,
+    )
+    server.start()
+    monitor.start()
+    log.info("ops_endpoint", bind=settings.metrics_bind, port=server.port, paths="/metrics /healthz /readyz")
+    return [monitor.stop, server.stop]

@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 
+from streams.kafka.registry import COUNTERS
 from streams.ports import BatchStats, RawRecord
 from streams.processor.pipeline import Pipeline
 from streams.settings import Settings
@@ -57,7 +58,7 @@ def _ready() -> bool:
 
 def _process(records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None) -> BatchStats:
     assert _pipeline is not None and _loop is not None
-    return _loop.run_until_complete(_pipeline.process(records, states))
+    return COUNTERS.add_to(_loop.run_until_complete(_pipeline.process(records, states)))
 
 
 def _close() -> None:

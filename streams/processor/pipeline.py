@@ -294,7 +294,7 @@ class Pipeline:
                     item.record, error, (item.key_id, item.value_id), stats, item.source, outcome.operation
                 )
                 continue
-            stats.published += 1
+            stats.note_published(item.record.topic)
             if outcome.suppressed:
                 name = item.source.name
                 stats.budget_exhausted[name] = stats.budget_exhausted.get(name, 0) + len(outcome.suppressed)
@@ -332,7 +332,7 @@ class Pipeline:
 
     def _send_audit(self, record: RawRecord, audit: dict[str, Any], stats: BatchStats, tail_key: Any = ()) -> None:
         assert self._audit_schema_id is not None
-        stats.audited += 1
+        stats.note_audited(record.topic)
         audit_key = f"{record.topic}/{record.partition}".encode()
         body = wire.HEADER.pack(wire.MAGIC, self._audit_schema_id) + self._audit_encoder.encode(audit, tail_key)
         self._must_deliver.append(self._sink.send(self._audit_topic, audit_key, body, []))
@@ -374,7 +374,7 @@ class Pipeline:
             [("crm-anonymizer-reason", str(error.code).encode())],
         )
         self._must_deliver.append(delivery)
-        stats.dead_lettered += 1
+        stats.note_dead_lettered(record.topic, str(error.code))
         audit = anonymization_audit(
             position,
             self._ref,

@@ -145,6 +145,7 @@ def start_level(
                 "CRM_ANON_STATE_DIR": str(cfg.workdir / f"state-{phase}"),
                 "CRM_ANON_LOG_FORMAT": "json",
                 "CRM_ANON_LOG_LEVEL": "info",
+                "CRM_ANON_METRICS_PORT": "0",  # any free port: runs must not collide on the metrics port
             }
         )
         argv = [sys.executable, "-m", "streams.cli", "worker"]

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from streams.kafka.config import admin_client, librdkafka_config, registry_client
 from streams.kafka.reader import Record, read_topic
-from streams.settings import REPO_ROOT, Settings
+from streams.settings import ENV_PREFIX, REPO_ROOT, ConnectionSettings, Settings
 
 SCHEMAS = REPO_ROOT / "schemas" / "debezium"
 T = TypeVar("T")
@@ -48,6 +49,7 @@ class Deployment:
     tokenization_key: str
     dead_letter_key: str
     log_path: Path
+    metrics_port: int = 0
     process: subprocess.Popen[bytes] | None = None
     registry: SchemaRegistryClient = field(init=False)
 
@@ -65,6 +67,7 @@ class Deployment:
         events: list[tuple[dict[str, Any] | None, dict[str, Any] | None]],
         key_schema: str = "crm.public.contacts-key.avsc",
         value_schema: str = "crm.public.contacts-value.avsc",
+        timestamp_ms: int | None = None,
     ) -> list[tuple[int, int]]:
         """Produce (key, value) dicts with AvroSerializer; returns (partition, offset) per event, in order."""
         key_ser = AvroSerializer(self.registry, schema_text(key_schema))
@@ -78,9 +81,11 @@ class Deployment:
                 else None
             )
             payloads.append((k, v))
-        return self.produce_raw(payloads)
+        return self.produce_raw(payloads, timestamp_ms)
 
-    def produce_raw(self, payloads: list[tuple[bytes | None, bytes | None]]) -> list[tuple[int, int]]:
+    def produce_raw(
+        self, payloads: list[tuple[bytes | None, bytes | None]], timestamp_ms: int | None = None
+    ) -> list[tuple[int, int]]:
         producer = self.producer()
         positions: list[tuple[int, int] | None] = [None] * len(payloads)
 
@@ -92,7 +97,9 @@ class Deployment:
             return on_delivery
 
         for i, (key, value) in enumerate(payloads):
-            producer.produce(self.source_topic, key=key, value=value, on_delivery=remember(i))
+            producer.produce(
+                self.source_topic, key=key, value=value, on_delivery=remember(i), timestamp=timestamp_ms or 0
+            )
         assert producer.flush(30) == 0
         assert all(p is not None for p in positions)
         return [p for p in positions if p is not None]
@@ -138,6 +145,12 @@ class Deployment:
         return self.log_path.read_bytes()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def write_policy(path: Path, source_topic: str, output_topic: str) -> None:
     base = yaml.safe_load((REPO_ROOT / "tests" / "policies" / "crm-fail-closed.yaml").read_text())
     contacts = next(s for s in base["sources"] if s["name"] == "contacts")
@@ -167,6 +180,7 @@ def deployed_worker(
         tokenization_key=keys[0] if keys else secrets.token_hex(32),
         dead_letter_key=keys[1] if keys else secrets.token_hex(32),
         log_path=tmp / f"worker-{uid}.log",
+        metrics_port=free_port(),
     )
     policy = tmp / f"policy-{uid}.yaml"
     policy_writer(policy, deployment.source_topic, deployment.output_topic)
@@ -181,6 +195,7 @@ def deployed_worker(
         "CRM_ANON_DEAD_LETTER_KEY": deployment.dead_letter_key,
         "CRM_ANON_LOG_FORMAT": "json",
         "CRM_ANON_LOG_LEVEL": "debug",
+        "CRM_ANON_METRICS_PORT": str(deployment.metrics_port),
         **(extra_env or {}),
     }
     with deployment.log_path.open("wb") as log:
@@ -231,3 +246,15 @@ def retrying(action: Callable[[], T], timeout_s: float = 30.0) -> T:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def connection_env(conn: ConnectionSettings) -> dict[str, str]:
+    """The environment that makes a subprocess connect as ``conn`` does (every connection field)."""
+    env: dict[str, str] = {}
+    for name in ConnectionSettings.model_fields:
+        value = getattr(conn, name)
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        env[f"{ENV_PREFIX}{name.upper()}"] = "" if value is None else text
+    return env

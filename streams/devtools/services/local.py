@@ -27,23 +27,25 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import httpx
 import structlog
 from confluent_kafka import KafkaException
 
-from streams.devtools.services import LocalServiceError, _artifacts, _process
+from streams.devtools.services import LocalServiceError, _artifacts, _process, tls
 from streams.devtools.services.settings import LocalServicesSettings
 from streams.kafka.config import admin_client
-from streams.settings import ConnectionSettings
+from streams.settings import ConnectionSettings, SaslMechanism
 
 __all__ = [
     "LocalServiceError",
     "ServiceStatus",
     "down",
     "kafka_address",
+    "mtls_connection",
     "registry_address",
+    "sasl_ssl_connection",
     "status",
     "up",
 ]
@@ -73,6 +75,35 @@ def kafka_address(settings: LocalServicesSettings) -> str:
     return f"{HOST}:{settings.kafka_port}"
 
 
+def sasl_ssl_connection(
+    settings: LocalServicesSettings, mechanism: SaslMechanism = "SCRAM-SHA-512", **update: Any
+) -> ConnectionSettings:
+    """How a client reaches the local SASL_SSL listener as the local user (``update``: other fields)."""
+    pki = tls.Pki.under(_Paths.of(settings).tls_dir)
+    fields: dict[str, Any] = {
+        "kafka_bootstrap": f"localhost:{settings.sasl_port}",
+        "kafka_security_protocol": "SASL_SSL",
+        "kafka_sasl_mechanism": mechanism,
+        "kafka_sasl_username": settings.local_sasl_username,
+        "kafka_sasl_password": settings.local_sasl_password,
+        "kafka_ssl_ca_file": pki.ca_cert,
+    }
+    return ConnectionSettings(**{**fields, **update})
+
+
+def mtls_connection(settings: LocalServicesSettings, **update: Any) -> ConnectionSettings:
+    """How a client reaches the local SSL listener with the local client certificate (mutual TLS)."""
+    pki = tls.Pki.under(_Paths.of(settings).tls_dir)
+    fields: dict[str, Any] = {
+        "kafka_bootstrap": f"localhost:{settings.ssl_port}",
+        "kafka_security_protocol": "SSL",
+        "kafka_ssl_ca_file": pki.ca_cert,
+        "kafka_ssl_cert_file": pki.client_cert,
+        "kafka_ssl_key_file": pki.client_key,
+    }
+    return ConnectionSettings(**{**fields, **update})
+
+
 def registry_address(settings: LocalServicesSettings) -> str:
     """Confluent-compatible base URL of the local registry."""
     return f"http://{HOST}:{settings.registry_port}/apis/ccompat/v7"
@@ -86,6 +117,7 @@ class _Paths:
     kafka_dir: Path
     kafka_data: Path
     registry_dir: Path
+    tls_dir: Path
 
     @classmethod
     def of(cls, settings: LocalServicesSettings) -> _Paths:
@@ -97,6 +129,7 @@ class _Paths:
             kafka_dir=state / "kafka",
             kafka_data=state / "kafka" / "data",
             registry_dir=state / "registry",
+            tls_dir=state / "kafka" / "tls",
         )
 
     def create(self) -> None:
@@ -154,15 +187,25 @@ def _prepare_kafka(settings: LocalServicesSettings, paths: _Paths, marker: str) 
     classpath = _artifacts.kafka_classpath(paths.state_dir)
     properties = paths.kafka_dir / "server.properties"
     template = string.Template(_artifacts.KAFKA_SERVER_TEMPLATE.read_text(encoding="utf-8"))
+    pki = tls.ensure_local_pki(paths.tls_dir)
+    password = settings.local_sasl_password.get_secret_value()
     properties.write_text(
         template.substitute(
             kafka_port=settings.kafka_port,
             controller_port=settings.kafka_controller_port,
+            sasl_port=settings.sasl_port,
+            ssl_port=settings.ssl_port,
+            keystore=pki.broker_keystore.as_posix(),
+            truststore=pki.ca_cert.as_posix(),
+            sasl_username=settings.local_sasl_username,
+            sasl_password=password,
             log_dirs=paths.kafka_data.as_posix(),
         ),
         encoding="utf-8",
     )
+    properties.chmod(0o600)  # it holds the local PLAIN password
     if not (paths.kafka_data / "meta.properties").is_file():
+        user = f"name={settings.local_sasl_username},password={password}"
         _run_checked(
             [
                 java,
@@ -175,6 +218,10 @@ def _prepare_kafka(settings: LocalServicesSettings, paths: _Paths, marker: str) 
                 "-c",
                 str(properties),
                 "--ignore-formatted",
+                "--add-scram",
+                f"SCRAM-SHA-256=[{user}]",
+                "--add-scram",
+                f"SCRAM-SHA-512=[{user}]",
             ],
             what="kafka storage format",
         )
@@ -234,7 +281,7 @@ def _services(settings: LocalServicesSettings, paths: _Paths) -> list[_Service]:
         _Service(
             name="kafka",
             address=kafka_addr,
-            ports=(settings.kafka_port, settings.kafka_controller_port),
+            ports=(settings.kafka_port, settings.kafka_controller_port, settings.sasl_port, settings.ssl_port),
             pid_file=paths.pids / "kafka.pid",
             log_file=paths.logs / "kafka.out",
             cwd=paths.kafka_dir,

@@ -50,7 +50,12 @@ unit: install ## Unit tests only (no services needed)
 	$(PYTHON) -m pytest tests/unit -q $(PYTEST_ARGS)
 
 # Services are stopped whatever the tests do; skips count as failures (CRM_ANON_FAIL_ON_SKIP).
-test: install ## Lint, start services, run every test, stop services
+system-deps: ## Debian packages the tests use (prometheus, promtool), installed once when missing
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
+	  echo "installing Debian's prometheus package (promtool, prometheus) for the metrics and alert tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+test: install system-deps ## Lint, start services, run every test, stop services
 	$(MAKE) --no-print-directory lint
 	$(CLI) services up
 	rc=0; CRM_ANON_FAIL_ON_SKIP=1 $(PYTHON) -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
@@ -95,4 +100,4 @@ bench-transforms: install ## Microbenchmarks: us/value per transform, OpenDP sca
 	$(PYTHON) -m tests.bench.dp_micro
 	$(PYTHON) -m tests.bench.scrub_text_micro
 
-.PHONY: help install services-up services-down services-status demo lint format readme unit test bench bench-quick soak bench-transforms compose-test alerts status
+.PHONY: help install system-deps services-up services-down services-status demo lint format readme unit test bench bench-quick soak bench-transforms compose-test alerts status

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 
 from streams.devtools.services import tls
@@ -21,3 +22,13 @@ def test_local_pki(tmp_path: Path) -> None:
     assert "localhost" in names.get_values_for_type(x509.DNSName)
     before = pki.ca_cert.read_bytes()
     assert tls.ensure_local_pki(tmp_path) == pki and pki.ca_cert.read_bytes() == before  # kept, not remade
+
+
+def test_certificates_about_to_expire_are_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tls, "VALID_DAYS", 0)  # valid for 0 days: expires within a day
+    first = tls.ensure_local_pki(tmp_path)
+    before = first.ca_cert.read_bytes()
+    assert not first.complete()
+    monkeypatch.setattr(tls, "VALID_DAYS", 30)
+    again = tls.ensure_local_pki(tmp_path)
+    assert again.complete() and again.ca_cert.read_bytes() != before

@@ -40,7 +40,17 @@ class Pki:
         )
 
     def complete(self) -> bool:
-        return all(p.is_file() for p in (self.ca_cert, self.broker_keystore, self.client_cert, self.client_key))
+        """All files there, and no certificate expires within a day (else they are made again)."""
+        files = (self.ca_cert, self.broker_keystore, self.client_cert, self.client_key)
+        if not all(p.is_file() for p in files):
+            return False
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        certificates = [
+            *x509.load_pem_x509_certificates(self.ca_cert.read_bytes()),
+            *x509.load_pem_x509_certificates(self.broker_keystore.read_bytes()),
+            *x509.load_pem_x509_certificates(self.client_cert.read_bytes()),
+        ]
+        return all(c.not_valid_after_utc > soon for c in certificates)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import ssl
-from pathlib import Path
 
 import faust
 import pytest
 from pydantic import SecretStr, ValidationError
 
 from streams.devtools.services import tls
-from streams.kafka.check import AUTHENTICATION, CLIENT_CERT, UNTRUSTED, classify
 from streams.kafka.config import (
     faust_broker_config,
     kafka_ssl_context,
@@ -124,20 +122,3 @@ def test_inconsistent_settings_are_refused_without_quoting_secrets(
 def test_empty_tls_paths_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_ANON_KAFKA_SSL_CA_FILE", "")
     assert ConnectionSettings().kafka_ssl_ca_file is None
-
-
-def test_fatal_librdkafka_errors_are_told_apart_from_transient_ones() -> None:
-    from confluent_kafka import KafkaError
-
-    assert classify(KafkaError._AUTHENTICATION, "SASL authentication error") == AUTHENTICATION
-    assert classify(KafkaError._SSL, "certificate verify failed") == UNTRUSTED
-    assert classify(KafkaError._TRANSPORT, "SSL alert number 42: bad certificate") == CLIENT_CERT
-    assert classify(KafkaError._TRANSPORT, "Connection refused") is None
-    assert classify(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down") is None
-
-
-def test_local_pki_files(pki: tls.Pki) -> None:
-    assert pki.complete()
-    assert (Path(pki.client_key).stat().st_mode & 0o077) == 0
-    context = ssl.create_default_context(cafile=str(pki.ca_cert))
-    context.load_cert_chain(str(pki.client_cert), str(pki.client_key))

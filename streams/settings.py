@@ -39,6 +39,9 @@ class ConnectionSettings(BaseSettings):
         "http://127.0.0.1:18081/apis/ccompat/v7",
         description="Confluent-compatible schema registry URL (CRM_ANON_REGISTRY_URL).",
     )
+    registry_timeout_s: float = Field(
+        10.0, gt=0, description="Timeout of one schema registry request, s (CRM_ANON_REGISTRY_TIMEOUT_S)."
+    )
 
 
 class Settings(BaseSettings):
@@ -80,6 +83,18 @@ class Settings(BaseSettings):
         True,
         description="Run the pipeline in a child process so consuming and anonymizing use two cores "
         "(CRM_ANON_OFFLOAD).",
+    )
+    max_record_bytes: int = Field(
+        1_000_000,
+        ge=10_000,
+        description="Largest output, audit or dead-letter record; a larger output is dead-lettered "
+        "(CRM_ANON_MAX_RECORD_BYTES).",
+    )
+    session_timeout_s: float = Field(
+        10.0,
+        ge=6.0,
+        description="Consumer group session timeout: how soon a killed worker's partitions move, s "
+        "(CRM_ANON_SESSION_TIMEOUT_S).",
     )
     producer_linger_ms: int = Field(5, ge=0, description="Producer linger, ms (CRM_ANON_PRODUCER_LINGER_MS).")
     web_enabled: bool = Field(False, description="Faust web server for health/metrics (CRM_ANON_WEB_ENABLED).")

@@ -3,9 +3,12 @@ aiokafka/Faust and schema-registry client settings are built, so that every clie
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from streams.settings import ConnectionSettings
+
+LIBRDKAFKA_LOGGER = logging.getLogger("confluent_kafka.librdkafka")
 
 if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
@@ -13,16 +16,28 @@ if TYPE_CHECKING:
 
 
 def librdkafka_config(conn: ConnectionSettings, **overrides: Any) -> dict[str, Any]:
-    """Settings for a confluent-kafka Producer, Consumer or AdminClient; ``overrides`` use librdkafka names."""
-    return {"bootstrap.servers": conn.kafka_bootstrap, **overrides}
+    """Settings for a confluent-kafka Producer, Consumer or AdminClient; ``overrides`` use librdkafka names.
+
+    librdkafka's own log lines go through Python logging (``confluent_kafka.librdkafka``), where connection
+    errors during an outage are rate-limited (``streams.logging.RateLimit``) instead of printed per retry."""
+    return {"bootstrap.servers": conn.kafka_bootstrap, "logger": LIBRDKAFKA_LOGGER, **overrides}
 
 
-def reliable_producer_config(conn: ConnectionSettings, *, linger_ms: int, **overrides: Any) -> dict[str, Any]:
+def reliable_producer_config(
+    conn: ConnectionSettings, *, linger_ms: int, max_record_bytes: int = 1_000_000, **overrides: Any
+) -> dict[str, Any]:
     """A producer that loses nothing and keeps per-partition order across retries: acks=all, idempotence;
-    lz4-compressed batches."""
+    lz4-compressed batches; ``max_record_bytes`` is librdkafka's message.max.bytes."""
     return librdkafka_config(
         conn,
-        **{"acks": "all", "enable.idempotence": True, "linger.ms": linger_ms, "compression.type": "lz4", **overrides},
+        **{
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": linger_ms,
+            "compression.type": "lz4",
+            "message.max.bytes": max_record_bytes,
+            **overrides,
+        },
     )
 
 
@@ -31,9 +46,19 @@ def faust_broker_config(conn: ConnectionSettings) -> dict[str, Any]:
     return {"broker": f"kafka://{conn.kafka_bootstrap}"}
 
 
+def faust_group_config(session_timeout_s: float) -> dict[str, Any]:
+    """Consumer group timing for ``faust.App``: a killed worker's partitions move after ``session_timeout_s``
+    (Faust's default, 60 s, kept a replacement idle for a minute); heartbeats at a third of it."""
+    return {
+        "broker_session_timeout": session_timeout_s,
+        "broker_heartbeat_interval": max(1.0, session_timeout_s / 3),
+    }
+
+
 def registry_config(conn: ConnectionSettings) -> dict[str, Any]:
     """Settings for confluent-kafka's ``SchemaRegistryClient``."""
-    return {"url": conn.registry_url}
+    # One attempt per call with a timeout: SchemaCache retries per batch, with backoff, logged once.
+    return {"url": conn.registry_url, "timeout": conn.registry_timeout_s, "max.retries": 0}
 
 
 def registry_client(conn: ConnectionSettings) -> SchemaRegistryClient:

@@ -9,20 +9,65 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 import faust
 import structlog
 
+from streams import logging as app_logging
 from streams.errors import CrmAnonymizerError
-from streams.kafka.config import faust_broker_config
+from streams.kafka.config import faust_broker_config, faust_group_config
 from streams.policy.loader import LoadedPolicy, load_policy
-from streams.ports import BatchProcessor, RawRecord
+from streams.ports import BatchProcessor, BatchStats, RawRecord
 from streams.processor.compose import build_pipeline, kafka_sink
 from streams.processor.offload import OffloadedPipeline
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+# How long a stopping worker lets the current batch finish before it exits without committing.
+STOP_BATCH_TIMEOUT_S = 30.0
+
+
+def _exit_without_commit() -> NoReturn:
+    os._exit(70)
+
+
+async def process_or_stop(
+    pipeline: BatchProcessor,
+    records: Sequence[RawRecord],
+    *,
+    stop: Callable[[], NoReturn] = _exit_without_commit,
+    stop_batch_timeout_s: float = STOP_BATCH_TIMEOUT_S,
+) -> BatchStats:
+    """One batch through ``pipeline``; returns only once its outputs, audits and dead letters are delivered.
+
+    Faust's ``take_events`` acknowledges the batch in a ``finally`` block, whatever happens in the loop body,
+    so the offsets of records that have neither an output nor a dead letter would be committed (a delivery
+    failure, a bug, and a stop: SIGTERM cancels the agent mid-batch). So: a failure stops the process without
+    committing (on restart the batch is processed again: at-least-once), and a cancellation first lets the
+    batch finish (bounded), so what gets acknowledged is delivered; if it cannot finish, the process stops
+    without committing.
+    """
+    task = asyncio.ensure_future(pipeline.process(records))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        log.info("stopping_after_current_batch", size=len(records))
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=stop_batch_timeout_s)
+        except BaseException as exc:
+            log.critical("batch_unfinished_at_stop", error=type(exc).__name__)
+            task.cancel()
+            stop()
+        raise
+    except Exception as exc:
+        # Our own errors never hold values (the CrmAnonymizerError contract), so their message is logged;
+        # anything else (a library error) by type alone.
+        ours = isinstance(exc, CrmAnonymizerError)
+        log.critical("batch_failed_stopping", error=type(exc).__name__, detail=str(exc)[:200] if ours else "")
+        stop()
 
 
 def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.App:
@@ -32,6 +77,7 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
     app = faust.App(
         settings.app_id,
         **faust_broker_config(settings.connection),
+        **faust_group_config(settings.session_timeout_s),
         store="memory://",
         datadir=str(datadir),
         key_serializer="raw",
@@ -46,6 +92,7 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
         web_port=settings.web_port,
         web_bind=settings.web_bind,
     )
+    app_logging.rate_limit_library_logs()  # Faust and aiokafka are imported by now
     pipeline: BatchProcessor
     if settings.offload:
         pipeline = OffloadedPipeline(settings.model_copy(update={"policy_file": loaded.path}))
@@ -79,17 +126,7 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
                 )
                 for e in events
             ]
-            try:
-                stats = await pipeline.process(records)
-            except Exception as exc:
-                # Faust acknowledges a take_events batch even when the loop body raises, which would commit
-                # offsets of events that have neither an output nor a dead letter (a delivery failure, a dead
-                # child process, a bug). Stop without committing instead; on restart the batch is processed
-                # again (at-least-once). Our own errors never hold values (the CrmAnonymizerError contract), so
-                # their message is logged; anything else (a dead child, a library error) by type alone.
-                ours = isinstance(exc, CrmAnonymizerError)
-                log.critical("batch_failed_stopping", error=type(exc).__name__, detail=str(exc)[:200] if ours else "")
-                os._exit(70)
+            stats = await process_or_stop(pipeline, records)
             log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)
 
     return app

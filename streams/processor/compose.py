@@ -19,7 +19,9 @@ from streams.settings import Settings
 
 
 def kafka_sink(settings: Settings) -> KafkaSink:
-    return KafkaSink(settings.connection, linger_ms=settings.producer_linger_ms)
+    return KafkaSink(
+        settings.connection, linger_ms=settings.producer_linger_ms, max_record_bytes=settings.max_record_bytes
+    )
 
 
 def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipeline:
@@ -37,4 +39,5 @@ def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipe
         sealer,
         audit_topic=settings.audit_topic,
         dead_letter_topic=settings.dead_letter_topic,
+        max_record_bytes=settings.max_record_bytes,
     )

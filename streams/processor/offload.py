@@ -151,7 +151,7 @@ class OffloadedPipeline:
         # record (or on start-up) is not a poison record, it is the environment.
         budget = [2 * math.ceil(math.log2(max(len(records), 1))) + 2]
         await self._restart_within(budget)
-        return await self._isolate(records, budget)
+        return await self._bisect(records, budget)
 
     async def _restart_within(self, budget: list[int]) -> None:
         if budget[0] <= 0:
@@ -165,6 +165,10 @@ class OffloadedPipeline:
             return result
         except BrokenProcessPool:
             await self._restart_within(budget)
+        return await self._bisect(records, budget)
+
+    async def _bisect(self, records: Sequence[RawRecord], budget: list[int]) -> BatchStats:
+        """``records`` killed the child: halves in order, down to the record that does, which is rejected."""
         if len(records) == 1:
             log.error(
                 "offload_poison_record",

@@ -54,7 +54,7 @@ def test_schema_id_beyond_int32_is_dead_lettered(harness: Harness) -> None:
     frame = b"\x00" + (2**31 + 5).to_bytes(4, "big") + b"\x02"
     stats = harness.process([good(harness, 1), harness.raw(CONTACTS_TOPIC, frame, frame), good(harness, 2)])
     assert (stats.published, stats.dead_lettered) == (2, 1)
-    audits, letters = accounted(harness, 3)
+    _, letters = accounted(harness, 3)
     assert letters[0]["reason_code"] == str(ReasonCode.UNKNOWN_SCHEMA_ID)
     assert letters[0]["key_schema_id"] is None
 

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         description="Consumer group session timeout: how soon a killed worker's partitions move, s "
         "(CRM_ANON_SESSION_TIMEOUT_S).",
     )
+    group_instance_id: str = Field(
+        "",
+        description="Static group membership: a stable id unique per worker (a pod name); a restarted worker "
+        "takes its partitions back at once instead of after the session timeout. Empty: dynamic membership "
+        "(CRM_ANON_GROUP_INSTANCE_ID).",
+    )
     producer_linger_ms: int = Field(5, ge=0, description="Producer linger, ms (CRM_ANON_PRODUCER_LINGER_MS).")
     web_enabled: bool = Field(False, description="Faust web server for health/metrics (CRM_ANON_WEB_ENABLED).")
     web_port: int = Field(6066, description="Faust web port (CRM_ANON_WEB_PORT).")

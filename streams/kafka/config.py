@@ -46,12 +46,15 @@ def faust_broker_config(conn: ConnectionSettings) -> dict[str, Any]:
     return {"broker": f"kafka://{conn.kafka_bootstrap}"}
 
 
-def faust_group_config(session_timeout_s: float) -> dict[str, Any]:
-    """Consumer group timing for ``faust.App``: a killed worker's partitions move after ``session_timeout_s``
-    (Faust's default, 60 s, kept a replacement idle for a minute); heartbeats at a third of it."""
+def faust_group_config(session_timeout_s: float, group_instance_id: str = "") -> dict[str, Any]:
+    """Consumer group settings for ``faust.App``: a killed worker's partitions move after ``session_timeout_s``
+    (Faust's default, 60 s, kept a replacement idle for a minute); heartbeats at a third of it. With a
+    ``group_instance_id`` (static membership) a replacement with the same id takes the partitions back at
+    once."""
     return {
         "broker_session_timeout": session_timeout_s,
         "broker_heartbeat_interval": max(1.0, session_timeout_s / 3),
+        "consumer_group_instance_id": group_instance_id or None,
     }
 
 

@@ -77,7 +77,7 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
     app = faust.App(
         settings.app_id,
         **faust_broker_config(settings.connection),
-        **faust_group_config(settings.session_timeout_s),
+        **faust_group_config(settings.session_timeout_s, settings.group_instance_id),
         store="memory://",
         datadir=str(datadir),
         key_serializer="raw",

@@ -15,6 +15,7 @@ from typing import Any
 
 from streams.avro.types import AvroType, dedupe_named, expand
 from streams.envelope.base import CompiledKey, compile_key, subject_key
+from streams.envelope.validate import debezium_op
 from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.compiler import CompiledRecord, anonymized_name, compile_record, record_of
@@ -93,10 +94,12 @@ class CompiledEnvelope:
             out["source"] = {name: source.get(name) for name in self.source_fields}
         for name in self.passthrough:
             out[name] = value.get(name)
+        if "op" in out:
+            out["op"] = debezium_op(out["op"])
         return out
 
     def operation(self, value: Mapping[str, Any]) -> str:
-        return str(value.get("op"))
+        return debezium_op(value.get("op"))
 
 
 def compile_envelope(source: SourcePolicy, value_schema: AvroType, keyring: KeyRing) -> CompiledEnvelope:

@@ -94,6 +94,12 @@ def _compile_type(
         if bound.epsilon is not None:
             acc.epsilon.append((shown, bound.epsilon))
         return bound, out_type
+    if isinstance(inner, list) and _rules_below(rules, path):
+        # Child rules under a union of several types (say [null, record, string]) used to be ignored silently.
+        raise PolicyError(
+            f"field {shown!r} is a union of several types; rules below it ({', '.join(_rules_below(rules, path))}) "
+            "are not supported: give the field one rule (drop, redact, ...)"
+        )
     kind = inner.get("type") if isinstance(inner, dict) else None
     if kind in ("record", "array", "map") and _rules_below(rules, path):
         if kind == "record":

@@ -62,3 +62,63 @@ def test_rules_below_a_union_of_several_types_are_refused(keyring: KeyRing) -> N
     )
     with pytest.raises(PolicyError, match="union of several types"):
         compile_value(source_for(rules), keyring, schema)
+
+
+MAP_RULES = (
+    "      id: keep\n      address: drop\n      phones: drop\n      contacts: drop\n      tags: drop\n"
+    "      attributes{}: {transform: tokenize, scope: attr}\n"
+)
+
+
+def run_attributes(keyring: KeyRing, rules: str, attributes: dict[str, str]) -> Any:
+    from streams.envelope.registry import compile_source_key
+
+    from .test_nested_paths import KEY_SCHEMA, event, full_row, run
+
+    source = source_for(rules)
+    plans = (compile_source_key(source, KEY_SCHEMA, keyring), compile_value(source, keyring))
+    [out] = run(plans, event(full_row(attributes=attributes)))
+    return out.value["after"]["attributes"]
+
+
+def test_map_keys_go_through_the_values_rule_by_default(keyring: KeyRing) -> None:
+    """The reported leak: ``attrs{}: tokenize`` left ``ada@example.com`` as the key."""
+    from .test_nested_paths import token
+
+    out = run_attributes(keyring, MAP_RULES, {"ada@example.com": "vip"})
+    assert out == {token("attr", "ada@example.com"): token("attr", "vip")}
+
+
+def test_map_keys_kept_only_when_the_policy_says_so(keyring: KeyRing) -> None:
+    from .test_nested_paths import token
+
+    out = run_attributes(keyring, MAP_RULES + "      attributes{keys}: keep\n", {"tier": "gold"})
+    assert out == {"tier": token("attr", "gold")}
+
+
+def test_map_keys_can_have_their_own_rule(keyring: KeyRing) -> None:
+    from .test_nested_paths import token
+
+    rules = MAP_RULES + "      attributes{keys}: {transform: tokenize, scope: attr-key}\n"
+    out = run_attributes(keyring, rules, {"ada@example.com": "vip"})
+    assert out == {token("attr-key", "ada@example.com"): token("attr", "vip")}
+
+
+def test_map_keys_cannot_be_dropped(keyring: KeyRing) -> None:
+    with pytest.raises(PolicyError, match="cannot be dropped"):
+        compile_value(source_for(MAP_RULES + "      attributes{keys}: drop\n"), keyring)
+
+
+def test_colliding_keys_fail_the_record(keyring: KeyRing) -> None:
+    from streams.core import anonymize_batch
+    from streams.envelope.registry import compile_source_key
+    from streams.errors import AnonymizationError
+
+    from .test_nested_paths import KEY_SCHEMA, event, full_row
+
+    rules = MAP_RULES + "      attributes{keys}: {transform: replace, value: same}\n"
+    source = source_for(rules)
+    plans = (compile_source_key(source, KEY_SCHEMA, keyring), compile_value(source, keyring))
+    [outcome] = anonymize_batch(plans[0], plans[1], [event(full_row(attributes={"a": "1", "b": "2"}))])
+    assert isinstance(outcome, AnonymizationError)
+    assert "collide" in outcome.detail

@@ -6,6 +6,9 @@ PYTHON := $(VENV)/bin/python
 CLI := $(PYTHON) -m streams.cli
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Every target here runs against the single-broker local services: topics get replication factor 1 (refused
+# for output, audit and dead-letter topics without this flag; see CRM_ANON_TOPIC_REPLICATION_FACTOR).
+export CRM_ANON_LOCAL_SERVICES ?= 1
 
 .DEFAULT_GOAL := help
 

@@ -46,14 +46,28 @@ def worker(policy_path: Path | None) -> None:
         parse_key(settings.dead_letter_key, "CRM_ANON_DEAD_LETTER_KEY")
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    from streams.kafka.admin import topic_durability
+
+    try:
+        replication, topic_config = topic_durability(settings, durable=True)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     _preflight(settings, loaded)
     outputs = [s.output_topic for s in loaded.policy.sources]
     ensure_topics(
         settings.connection,
         [*outputs, settings.audit_topic, settings.dead_letter_topic],
         settings.topic_partitions,
+        topic_config,
+        replication_factor=replication,
     )
-    ensure_topics(settings.connection, [s.topic for s in loaded.policy.sources], settings.topic_partitions)
+    ensure_topics(
+        settings.connection,
+        [s.topic for s in loaded.policy.sources],
+        settings.topic_partitions,
+        topic_config,
+        replication_factor=replication,
+    )
 
     import faust
 
@@ -115,8 +129,15 @@ def generate(count: int, seed: int, source: str) -> None:
         *CrmCdcGenerator(seed).events(count - sfdc_count),
         *SalesforceCdcGenerator(seed).events(sfdc_count),
     ]
+    from streams.kafka.admin import topic_durability
+
+    replication, topic_config = topic_durability(settings)
     ensure_topics(
-        settings.connection, {e.topic for e in events} or set(TOPICS) | set(SFDC_TOPICS), settings.topic_partitions
+        settings.connection,
+        {e.topic for e in events} or set(TOPICS) | set(SFDC_TOPICS),
+        settings.topic_partitions,
+        topic_config,
+        replication_factor=replication,
     )
     producer = CdcProducer(settings.connection)
     produced = producer.produce(events)
@@ -324,7 +345,16 @@ def reidentify(
         keys = reid.load_key_file(key_file)
         registry = registry_client(settings.connection)
         record = reid.fetch_record(settings.connection, registry, topic, partition, offset, timeout)
-        ensure_topics(settings.connection, [settings.audit_topic], settings.topic_partitions)
+        from streams.kafka.admin import topic_durability
+
+        replication, topic_config = topic_durability(settings, durable=True)
+        ensure_topics(
+            settings.connection,
+            [settings.audit_topic],
+            settings.topic_partitions,
+            topic_config,
+            replication_factor=replication,
+        )
         producer = Producer(librdkafka_config(settings.connection, **{"acks": "all", "enable.idempotence": True}))
         plaintext = reid.reidentify(
             record,

@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(
         3, ge=1, description="Partitions for topics the processor creates (CRM_ANON_TOPIC_PARTITIONS)."
     )
+    topic_replication_factor: int = Field(
+        3, ge=1, description="Replication factor of topics the tools create (CRM_ANON_TOPIC_REPLICATION_FACTOR)."
+    )
+    topic_min_insync_replicas: int = Field(
+        2, ge=1, description="min.insync.replicas of topics the tools create (CRM_ANON_TOPIC_MIN_INSYNC_REPLICAS)."
+    )
+    local_services: bool = Field(
+        False,
+        description="Against the single-broker local services: topics are created with replication factor 1 "
+        "and min.insync.replicas 1; without it, output, audit and dead-letter topics with replication factor 1 "
+        "are refused (CRM_ANON_LOCAL_SERVICES).",
+    )
     offload: bool = Field(
         True,
         description="Run the pipeline in a child process so consuming and anonymizing use two cores "

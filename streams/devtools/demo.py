@@ -140,6 +140,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
             "CRM_ANON_DEAD_LETTER_KEY": dead_letter_key,
             "CRM_ANON_ENCRYPTION_KEY": encryption_key,
             "CRM_ANON_LOG_FORMAT": "json",
+            "CRM_ANON_LOCAL_SERVICES": "1",  # the demo runs on the single-broker local services
         }
         with log_path.open("wb") as log_file:
             worker_started = time.monotonic()

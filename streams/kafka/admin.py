@@ -8,18 +8,43 @@ from collections.abc import Iterable
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]  # not re-exported in stubs
 
-from streams.errors import KafkaAdminError
+from streams.errors import ConfigError, KafkaAdminError
 from streams.kafka.config import admin_client
-from streams.settings import ConnectionSettings
+from streams.settings import ConnectionSettings, Settings
+
+
+def topic_durability(settings: Settings, *, durable: bool = False) -> tuple[int, dict[str, str]]:
+    """Replication factor and topic config for topics the tools create, from the settings.
+
+    On the local single-broker services (``local_services``) both are 1. Elsewhere the settings hold
+    (defaults 3 and 2), and ``durable`` topics (outputs, audit, dead letters: what must never be lost) with
+    replication factor 1 are refused: a single broker's disk would be their only copy.
+    """
+    if settings.local_services:
+        return 1, {"min.insync.replicas": "1"}
+    replication = settings.topic_replication_factor
+    if durable and replication < 2:
+        raise ConfigError(
+            "CRM_ANON_TOPIC_REPLICATION_FACTOR=1 for output, audit and dead-letter topics needs "
+            "CRM_ANON_LOCAL_SERVICES=1 (single-broker local services only)"
+        )
+    min_insync = min(settings.topic_min_insync_replicas, replication)
+    return replication, {"min.insync.replicas": str(min_insync)}
 
 
 def ensure_topics(
-    conn: ConnectionSettings, names: Iterable[str], partitions: int, config: dict[str, str] | None = None
+    conn: ConnectionSettings,
+    names: Iterable[str],
+    partitions: int,
+    config: dict[str, str] | None = None,
+    *,
+    replication_factor: int = 1,
 ) -> None:
+    """Create the topics of ``names`` that do not exist yet (existing topics are left as they are)."""
     client = admin_client(conn)
     existing = set(client.list_topics(timeout=15).topics)
     wanted = [
-        NewTopic(n, num_partitions=partitions, replication_factor=1, config=config or {})
+        NewTopic(n, num_partitions=partitions, replication_factor=replication_factor, config=config or {})
         for n in names
         if n not in existing
     ]

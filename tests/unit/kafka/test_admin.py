@@ -1,0 +1,26 @@
+"""Durability of the topics the tools create: settings, and replication factor 1 only on the local services."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.errors import ConfigError
+from streams.kafka.admin import topic_durability
+from streams.settings import Settings
+
+
+def test_defaults_outside_the_local_services_are_three_and_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRM_ANON_LOCAL_SERVICES", raising=False)
+    assert topic_durability(Settings(), durable=True) == (3, {"min.insync.replicas": "2"})
+
+
+def test_replication_factor_one_for_durable_topics_needs_the_local_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRM_ANON_LOCAL_SERVICES", raising=False)
+    settings = Settings(topic_replication_factor=1)
+    with pytest.raises(ConfigError, match="CRM_ANON_LOCAL_SERVICES"):
+        topic_durability(settings, durable=True)
+    assert topic_durability(settings) == (1, {"min.insync.replicas": "1"})  # source topics (generate)
+
+
+def test_the_local_flag_gives_single_broker_topics() -> None:
+    assert topic_durability(Settings(local_services=True), durable=True) == (1, {"min.insync.replicas": "1"})

@@ -6,7 +6,7 @@ import gc
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -368,6 +368,117 @@ def reidentify(
     except reid.ReidentifyError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(reid.format_plaintext(plaintext))
+
+
+@main.group()
+def deadletter() -> None:
+    """Dead letters: list them, replay them through the current policy (after fixing it)."""
+
+
+def _letter_filters(fn: Any) -> Any:
+    fn = click.option("--until", type=click.DateTime(), help="Failed before this time (UTC).")(fn)
+    fn = click.option("--since", type=click.DateTime(), help="Failed at or after this time (UTC).")(fn)
+    fn = click.option("--source", help="Source topic of the records.")(fn)
+    return click.option("--reason", help="Reason code, e.g. policy.schema_mismatch.")(fn)
+
+
+def _selected_letters(
+    settings: Settings, reason: str | None, source: str | None, since: Any, until: Any
+) -> list[dict[str, Any]]:
+    from datetime import UTC
+
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    from streams.kafka.config import registry_client
+    from streams.kafka.reader import read_topic
+    from streams.replay import LetterFilter, latest_letters
+
+    deserialize = AvroDeserializer(registry_client(settings.connection))
+    letters = [
+        deserialize(r.value, SerializationContext(r.topic, MessageField.VALUE))
+        for r in read_topic(settings.connection, settings.dead_letter_topic)
+        if r.value is not None
+    ]
+
+    def utc(moment: Any) -> Any:
+        return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+    return latest_letters(letters, LetterFilter(reason, source, utc(since), utc(until)))
+
+
+@deadletter.command("list")
+@_letter_filters
+def deadletter_list(reason: str | None, source: str | None, since: Any, until: Any) -> None:
+    """One JSON line per dead letter (the latest per source position): position, reason, time; no values."""
+    from streams.replay import summary_line
+
+    for letter in _selected_letters(get_settings(), reason, source, since, until):
+        click.echo(summary_line(letter))
+
+
+@deadletter.command("replay")
+@_letter_filters
+def deadletter_replay(reason: str | None, source: str | None, since: Any, until: Any) -> None:
+    """Open the selected dead letters, run them through the current policy, publish, audit as REPLAYED.
+
+    Positions that already have a PUBLISHED or REPLAYED audit are skipped: replaying twice publishes once.
+    Last line JSON."""
+    import asyncio
+
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    from streams.deadletter import DeadLetterSealer
+    from streams.kafka.config import registry_client
+    from streams.kafka.reader import read_topic
+    from streams.keys import parse_key
+    from streams.policy.loader import load_policy
+    from streams.ports import BatchStats
+    from streams.processor.compose import build_pipeline, kafka_sink
+    from streams.replay import plan_replay
+
+    settings = get_settings()
+    try:
+        sealer = DeadLetterSealer(
+            parse_key(settings.dead_letter_key, "CRM_ANON_DEAD_LETTER_KEY"), settings.dead_letter_key_id
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    letters = _selected_letters(settings, reason, source, since, until)
+    deserialize = AvroDeserializer(registry_client(settings.connection))
+    audits = [
+        deserialize(r.value, SerializationContext(r.topic, MessageField.VALUE))
+        for r in read_topic(settings.connection, settings.audit_topic)
+        if r.value is not None
+    ]
+    plan = plan_replay(letters, audits, sealer)
+    pipeline = build_pipeline(
+        settings, load_policy(settings.policy_file), kafka_sink(settings), published_outcome="REPLAYED"
+    )
+    totals = BatchStats()
+
+    async def replay_all() -> None:
+        for start in range(0, len(plan.records), settings.batch_size):
+            stats = await pipeline.process(plan.records[start : start + settings.batch_size])
+            totals.published += stats.published
+            totals.dead_lettered += stats.dead_lettered
+
+    try:
+        asyncio.run(replay_all())
+    finally:
+        pipeline.close()
+    click.echo(
+        json.dumps(
+            {
+                "selected": len(letters),
+                "replayed": totals.published,
+                "dead_lettered_again": totals.dead_lettered,
+                "already_published": len(plan.already_published),
+                "unrecoverable": plan.unrecoverable,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

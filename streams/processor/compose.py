@@ -24,7 +24,9 @@ def kafka_sink(settings: Settings) -> KafkaSink:
     )
 
 
-def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipeline:
+def build_pipeline(
+    settings: Settings, loaded: LoadedPolicy, sink: Sink, *, published_outcome: str = "PUBLISHED"
+) -> Pipeline:
     """The in-process pipeline over ``sink``; keys and the dead-letter key come from ``settings``."""
     keyring = keyring_from_settings(settings)
     sealer = DeadLetterSealer(
@@ -40,4 +42,5 @@ def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipe
         audit_topic=settings.audit_topic,
         dead_letter_topic=settings.dead_letter_topic,
         max_record_bytes=settings.max_record_bytes,
+        published_outcome=published_outcome,
     )

@@ -77,6 +77,7 @@ class Pipeline:
         audit_topic: str,
         dead_letter_topic: str,
         max_record_bytes: int = 1_000_000,
+        published_outcome: str = "PUBLISHED",
     ) -> None:
         self._policy = loaded.policy
         self._ref = PolicyRef(loaded.policy.id, loaded.policy.version, loaded.content_hash)
@@ -87,6 +88,7 @@ class Pipeline:
         self._audit_topic = audit_topic
         self._dead_letter_topic = dead_letter_topic
         self._max_record_bytes = max_record_bytes
+        self._published_outcome = published_outcome  # REPLAYED when replaying dead letters
         self._plans: dict[str, dict[tuple[str, int], _Plan[Any] | AnonymizationError]] = {"key": {}, "value": {}}
         self._audit_schema_id: int | None = None
         self._audit_encoder = AuditEncoder()
@@ -278,7 +280,7 @@ class Pipeline:
             audit = anonymization_audit(
                 self._position(item.record),
                 self._ref,
-                outcome="PUBLISHED",
+                outcome=self._published_outcome,
                 operation=outcome.operation,
                 output_topic=item.source.output_topic,
                 schema_ids_in=(item.key_id, item.value_id),

@@ -36,6 +36,10 @@ services-status: install ## Show the local services
 demo: install ## Start services, generate ~10k CDC events, anonymize them, print a summary (last line JSON)
 	$(CLI) demo
 
+chaos: install ## Chaos suite: ~30k events, 3 SIGKILLs, broker restart, 30 s registry stall, 1,200 hostile records (JSON)
+	$(CLI) services up
+	rc=0; $(CLI) chaos || rc=$$?; $(CLI) services down >/dev/null || true; exit $$rc
+
 lint: install ## ruff and mypy
 	$(PYTHON) -m ruff check streams tests
 	$(PYTHON) -m ruff format --check streams tests

@@ -481,5 +481,20 @@ def deadletter_replay(reason: str | None, source: str | None, since: Any, until:
     )
 
 
+@main.command()
+@click.option("--events", default=30_000, show_default=True, help="Valid change events with known identifiers.")
+@click.option("--kills", default=3, show_default=True, help="SIGKILLs of the worker mid-stream.")
+@click.option("--broker-restart/--no-broker-restart", default=True, show_default=True)
+@click.option("--registry-stall", default=30.0, show_default=True, help="Seconds the registry is SIGSTOPped.")
+@click.option("--hostile", default=1_200, show_default=True, help="Distinct hostile records.")
+@click.option("--timeout", default=1_200.0, show_default=True, help="Overall deadline, s.")
+def chaos(events: int, kills: int, broker_restart: bool, registry_stall: float, hostile: int, timeout: float) -> None:
+    """Faults and hostile input on the local services; every input position accounted for (last line JSON)."""
+    from streams.devtools import chaos as chaos_suite
+
+    config = chaos_suite.ChaosConfig(events, kills, broker_restart, registry_stall, hostile, timeout)
+    sys.exit(chaos_suite.main(config))
+
+
 if __name__ == "__main__":
     main()

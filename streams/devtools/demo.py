@@ -82,7 +82,7 @@ def _wait_for_audits(settings: Settings, expected: int, worker: subprocess.Popen
     return seen
 
 
-def _forget_subjects(settings: Settings, topics: list[str]) -> None:
+def forget_subjects(settings: Settings, topics: list[str]) -> None:
     """A demo run starts from scratch: its topics' subjects go too, or a changed policy would (rightly) be
     refused as incompatible with what an earlier run registered."""
     from confluent_kafka.schema_registry.error import SchemaRegistryError
@@ -125,7 +125,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
         outputs = [s.output_topic for s in loaded.policy.sources]
         demo_topics = [*TOPICS, *SFDC_TOPICS, *outputs, settings.audit_topic, settings.dead_letter_topic]
         delete_topics(settings.connection, demo_topics)
-        _forget_subjects(settings, demo_topics)
+        forget_subjects(settings, demo_topics)
         ensure_topics(settings.connection, demo_topics, settings.topic_partitions)
 
         # Four fifths Debezium (contacts, accounts), one fifth Salesforce change events (Contact, Account).

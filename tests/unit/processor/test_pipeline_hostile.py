@@ -9,6 +9,7 @@ import random
 from collections import Counter
 from typing import Any
 
+from streams.devtools.hostile import hostile_variants
 from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
 from streams.ports import RawRecord
@@ -34,38 +35,9 @@ def valid(h: Harness, rng: random.Random) -> RawRecord:
     return h.event(ACCOUNTS_TOPIC, {"id": i}, account_envelope("c", None, account_row(id=i)))
 
 
-def mutate(frame: bytes, rng: random.Random) -> bytes:
-    data = bytearray(frame)
-    kind = rng.randrange(6)
-    if kind == 0:  # truncated
-        return bytes(data[: rng.randrange(0, len(data))])
-    if kind == 1:  # bit flips in the body
-        for _ in range(rng.randrange(1, 8)):
-            pos = rng.randrange(5, len(data)) if len(data) > 5 else 0
-            data[pos] ^= 1 << rng.randrange(8)
-        return bytes(data)
-    if kind == 2:  # wrong magic
-        data[0] = rng.randrange(1, 256)
-        return bytes(data)
-    if kind == 3:  # unknown or huge schema id
-        data[1:5] = rng.choice([rng.randrange(10_000, 2**31), rng.randrange(2**31, 2**32)]).to_bytes(4, "big")
-        return bytes(data)
-    if kind == 4:  # trailing garbage
-        return bytes(data) + rng.randbytes(rng.randrange(1, 50))
-    return rng.randbytes(rng.randrange(0, 200))  # random
-
-
 def hostile(h: Harness, rng: random.Random) -> RawRecord:
     base = valid(h, rng)
-    key, value = base.key, base.value
-    choice = rng.randrange(4)
-    if choice == 0 and key is not None:
-        key = mutate(key, rng)
-    elif choice == 1 and value is not None:
-        value = mutate(value, rng)
-    elif choice == 2:
-        key, value = (None, None) if rng.random() < 0.2 else (mutate(key or b"", rng), mutate(value or b"", rng))
-    headers = [("odd\x00header", rng.randbytes(rng.randrange(0, 20)))] if rng.random() < 0.3 else []
+    [(key, value, headers)] = hostile_variants([(base.key, base.value)], rng, 1)
     topic = base.topic if rng.random() < 0.97 else "not.a.policy.source"
     return RawRecord(topic, rng.randrange(3), base.offset, base.timestamp_ms, key, value, headers)
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from streams.logging import RATE_LIMIT
 from streams.settings import ConnectionSettings
 
 LIBRDKAFKA_LOGGER = logging.getLogger("confluent_kafka.librdkafka")
+LIBRDKAFKA_LOGGER.addFilter(RATE_LIMIT)  # in every process that builds a client (the offload child too)
 
 if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient

@@ -41,3 +41,16 @@ def test_library_loggers_get_the_filter() -> None:
     app_logging.rate_limit_library_logs()
     assert app_logging.RATE_LIMIT in logging.getLogger("aiokafka.conn").filters
     assert app_logging.RATE_LIMIT in logging.getLogger("confluent_kafka.librdkafka").filters
+
+
+def test_librdkafka_lines_are_rate_limited_even_when_logging_is_configured_first() -> None:
+    """The offload child configures logging before it imports the client config (a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import streams.logging as L; L.configure('info', 'json')\n"
+        "import streams.kafka.config as c; print(L.RATE_LIMIT in c.LIBRDKAFKA_LOGGER.filters)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

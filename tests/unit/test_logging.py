@@ -38,6 +38,8 @@ def test_the_next_line_let_through_counts_the_suppressed(caplog: pytest.LogCaptu
 def test_library_loggers_get_the_filter() -> None:
     import aiokafka.conn  # noqa: F401 (creates its module logger)
 
+    import streams.kafka.config  # noqa: F401 (creates the librdkafka logger)
+
     app_logging.rate_limit_library_logs()
     assert app_logging.RATE_LIMIT in logging.getLogger("aiokafka.conn").filters
     assert app_logging.RATE_LIMIT in logging.getLogger("confluent_kafka.librdkafka").filters

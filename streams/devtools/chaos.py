@@ -414,6 +414,10 @@ def _account(
     duplicated_outputs = sum(n - 1 for p, n in out_positions.items() if p is not None and n > 1)
     valid_dead = [p for p in valid if "DEAD_LETTERED" in outcomes.get(p, set())]
     hostile_once = sum(1 for p in hostile if audited.get(p) == 1)
+    lettered = {(x["source_topic"], x["source_partition"], x["source_offset"]) for x in letters}
+    published = {p for p, seen in outcomes.items() if seen & {"PUBLISHED", "REPLAYED"}}
+    outputs_unaudited = [p for p in out_positions if p is not None and p not in published]
+    letters_missing = [p for p, seen in outcomes.items() if "DEAD_LETTERED" in seen and p not in lettered]
     result = {
         "events_valid": len(valid),
         "events_hostile": len(hostile),
@@ -424,6 +428,8 @@ def _account(
         "duplicates_droppable_by_source_position": out_positions.get(None, 0) == 0,
         "dead_lettered_by_reason": dict(Counter(x["reason_code"] for x in letters)),
         "valid_events_dead_lettered": len(valid_dead),
+        "outputs_without_published_audit": len(outputs_unaudited),
+        "dead_lettered_audits_without_letter": len(letters_missing),
         "hostile_audited_exactly_once": hostile_once,
         "raw_value_leaks": scanner.total,
         "leaks_by_place": scanner.found,
@@ -439,6 +445,8 @@ def _account(
         not lost
         and scanner.total == 0
         and not valid_dead
+        and not outputs_unaudited
+        and not letters_missing
         and run.unexpected_exits == 0
         and run.orphans == 0
         and hostile_once == len(hostile)

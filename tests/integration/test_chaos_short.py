@@ -20,6 +20,7 @@ def test_short_chaos_loses_nothing_leaks_nothing_and_recovers(live_settings: Set
     assert result["lost"] == 0
     assert result["raw_value_leaks"] == 0, result["leaks_by_place"]
     assert result["valid_events_dead_lettered"] == 0
+    assert result["outputs_without_published_audit"] == 0 == result["dead_lettered_audits_without_letter"]
     assert result["hostile_audited_exactly_once"] == result["events_hostile"] >= 150
     assert result["unexpected_worker_exits"] == 0 and result["processes_left_behind"] == 0
     assert result["duplicates_droppable_by_source_position"]

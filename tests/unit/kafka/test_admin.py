@@ -24,3 +24,32 @@ def test_replication_factor_one_for_durable_topics_needs_the_local_flag(monkeypa
 
 def test_the_local_flag_gives_single_broker_topics() -> None:
     assert topic_durability(Settings(local_services=True), durable=True) == (1, {"min.insync.replicas": "1"})
+
+
+def test_a_broker_that_does_not_answer_at_start_up_is_waited_for_and_logged_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from confluent_kafka import KafkaError, KafkaException
+    from structlog.testing import capture_logs
+
+    from streams.kafka import admin
+
+    class Metadata:
+        def __init__(self) -> None:
+            self.topics = {"a": object()}
+
+    class Flaky:
+        calls = 0
+
+        def list_topics(self, timeout: float) -> Metadata:
+            self.calls += 1
+            if self.calls <= 5:
+                raise KafkaException(KafkaError(KafkaError._TRANSPORT))
+            return Metadata()
+
+    monkeypatch.setattr(admin.time, "sleep", lambda _s: None)
+    client = Flaky()
+    with capture_logs() as logs:
+        assert admin._topics_when_answering(client) == ["a"]
+    assert [entry["event"] for entry in logs] == ["broker_stalled", "broker_recovered"]
+    assert client.calls == 6

@@ -6,6 +6,9 @@ PYTHON := $(VENV)/bin/python
 CLI := $(PYTHON) -m streams.cli
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Every target here runs against the single-broker local services: topics get replication factor 1 (refused
+# for output, audit and dead-letter topics without this flag; see CRM_ANON_TOPIC_REPLICATION_FACTOR).
+export CRM_ANON_LOCAL_SERVICES ?= 1
 
 .DEFAULT_GOAL := help
 
@@ -33,6 +36,10 @@ services-status: install ## Show the local services
 
 demo: install ## Start services, generate ~10k CDC events, anonymize them, print a summary (last line JSON)
 	$(CLI) demo
+
+chaos: install ## Chaos suite: ~30k events, 3 SIGKILLs, broker restart, 30 s registry stall, 1,200 hostile records (JSON)
+	$(CLI) services up
+	rc=0; $(CLI) chaos || rc=$$?; $(CLI) services down >/dev/null || true; exit $$rc
 
 lint: install ## ruff and mypy
 	$(PYTHON) -m ruff check streams tests

@@ -53,14 +53,28 @@ def worker(policy_path: Path | None) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _check_connection(settings.connection)
+    from streams.kafka.admin import topic_durability
+
+    try:
+        replication, topic_config = topic_durability(settings, durable=True)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     _preflight(settings, loaded)
     outputs = [s.output_topic for s in loaded.policy.sources]
     ensure_topics(
         settings.connection,
         [*outputs, settings.audit_topic, settings.dead_letter_topic],
         settings.topic_partitions,
+        topic_config,
+        replication_factor=replication,
     )
-    ensure_topics(settings.connection, [s.topic for s in loaded.policy.sources], settings.topic_partitions)
+    ensure_topics(
+        settings.connection,
+        [s.topic for s in loaded.policy.sources],
+        settings.topic_partitions,
+        topic_config,
+        replication_factor=replication,
+    )
 
     import faust
 
@@ -140,8 +154,15 @@ def generate(count: int, seed: int, source: str) -> None:
         *CrmCdcGenerator(seed).events(count - sfdc_count),
         *SalesforceCdcGenerator(seed).events(sfdc_count),
     ]
+    from streams.kafka.admin import topic_durability
+
+    replication, topic_config = topic_durability(settings)
     ensure_topics(
-        settings.connection, {e.topic for e in events} or set(TOPICS) | set(SFDC_TOPICS), settings.topic_partitions
+        settings.connection,
+        {e.topic for e in events} or set(TOPICS) | set(SFDC_TOPICS),
+        settings.topic_partitions,
+        topic_config,
+        replication_factor=replication,
     )
     from streams.devtools.progress import tracked
 
@@ -471,7 +492,16 @@ def reidentify(
         keys = reid.load_key_file(key_file)
         registry = registry_client(settings.connection)
         record = reid.fetch_record(settings.connection, registry, topic, partition, offset, timeout)
-        ensure_topics(settings.connection, [settings.audit_topic], settings.topic_partitions)
+        from streams.kafka.admin import topic_durability
+
+        replication, topic_config = topic_durability(settings, durable=True)
+        ensure_topics(
+            settings.connection,
+            [settings.audit_topic],
+            settings.topic_partitions,
+            topic_config,
+            replication_factor=replication,
+        )
         producer = Producer(librdkafka_config(settings.connection, **{"acks": "all", "enable.idempotence": True}))
         plaintext = reid.reidentify(
             record,
@@ -485,6 +515,132 @@ def reidentify(
     except reid.ReidentifyError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(reid.format_plaintext(plaintext))
+
+
+@main.group()
+def deadletter() -> None:
+    """Dead letters: list them, replay them through the current policy (after fixing it)."""
+
+
+def _letter_filters(fn: Any) -> Any:
+    fn = click.option("--until", type=click.DateTime(), help="Failed before this time (UTC).")(fn)
+    fn = click.option("--since", type=click.DateTime(), help="Failed at or after this time (UTC).")(fn)
+    fn = click.option("--source", help="Source topic of the records.")(fn)
+    return click.option("--reason", help="Reason code, e.g. policy.schema_mismatch.")(fn)
+
+
+def _selected_letters(
+    settings: Settings, reason: str | None, source: str | None, since: Any, until: Any
+) -> list[dict[str, Any]]:
+    from datetime import UTC
+
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    from streams.kafka.config import registry_client
+    from streams.kafka.reader import read_topic
+    from streams.replay import LetterFilter, latest_letters
+
+    deserialize = AvroDeserializer(registry_client(settings.connection))
+    letters = [
+        deserialize(r.value, SerializationContext(r.topic, MessageField.VALUE))
+        for r in read_topic(settings.connection, settings.dead_letter_topic)
+        if r.value is not None
+    ]
+
+    def utc(moment: Any) -> Any:
+        return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+    return latest_letters(letters, LetterFilter(reason, source, utc(since), utc(until)))
+
+
+@deadletter.command("list")
+@_letter_filters
+def deadletter_list(reason: str | None, source: str | None, since: Any, until: Any) -> None:
+    """One JSON line per dead letter (the latest per source position): position, reason, time; no values."""
+    from streams.replay import summary_line
+
+    for letter in _selected_letters(get_settings(), reason, source, since, until):
+        click.echo(summary_line(letter))
+
+
+@deadletter.command("replay")
+@_letter_filters
+def deadletter_replay(reason: str | None, source: str | None, since: Any, until: Any) -> None:
+    """Open the selected dead letters, run them through the current policy, publish, audit as REPLAYED.
+
+    Positions that already have a PUBLISHED or REPLAYED audit are skipped: replaying twice publishes once.
+    Last line JSON."""
+    import asyncio
+
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    from streams.deadletter import DeadLetterSealer
+    from streams.kafka.config import registry_client
+    from streams.kafka.reader import read_topic
+    from streams.keys import parse_key
+    from streams.policy.loader import load_policy
+    from streams.ports import BatchStats
+    from streams.processor.compose import build_pipeline, kafka_sink
+    from streams.replay import plan_replay
+
+    settings = get_settings()
+    try:
+        sealer = DeadLetterSealer(
+            parse_key(settings.dead_letter_key, "CRM_ANON_DEAD_LETTER_KEY"), settings.dead_letter_key_id
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    letters = _selected_letters(settings, reason, source, since, until)
+    deserialize = AvroDeserializer(registry_client(settings.connection))
+    audits = [
+        deserialize(r.value, SerializationContext(r.topic, MessageField.VALUE))
+        for r in read_topic(settings.connection, settings.audit_topic)
+        if r.value is not None
+    ]
+    plan = plan_replay(letters, audits, sealer)
+    pipeline = build_pipeline(
+        settings, load_policy(settings.policy_file), kafka_sink(settings), published_outcome="REPLAYED"
+    )
+    totals = BatchStats()
+
+    async def replay_all() -> None:
+        for start in range(0, len(plan.records), settings.batch_size):
+            stats = await pipeline.process(plan.records[start : start + settings.batch_size])
+            totals.published += stats.published
+            totals.dead_lettered += stats.dead_lettered
+
+    try:
+        asyncio.run(replay_all())
+    finally:
+        pipeline.close()
+    click.echo(
+        json.dumps(
+            {
+                "selected": len(letters),
+                "replayed": totals.published,
+                "dead_lettered_again": totals.dead_lettered,
+                "already_published": len(plan.already_published),
+                "unrecoverable": plan.unrecoverable,
+            }
+        )
+    )
+
+
+@main.command()
+@click.option("--events", default=30_000, show_default=True, help="Valid change events with known identifiers.")
+@click.option("--kills", default=3, show_default=True, help="SIGKILLs of the worker mid-stream.")
+@click.option("--broker-restart/--no-broker-restart", default=True, show_default=True)
+@click.option("--registry-stall", default=30.0, show_default=True, help="Seconds the registry is SIGSTOPped.")
+@click.option("--hostile", default=1_200, show_default=True, help="Distinct hostile records.")
+@click.option("--timeout", default=1_200.0, show_default=True, help="Overall deadline, s.")
+def chaos(events: int, kills: int, broker_restart: bool, registry_stall: float, hostile: int, timeout: float) -> None:
+    """Faults and hostile input on the local services; every input position accounted for (last line JSON)."""
+    from streams.devtools import chaos as chaos_suite
+
+    config = chaos_suite.ChaosConfig(events, kills, broker_restart, registry_stall, hostile, timeout)
+    sys.exit(chaos_suite.main(config))
 
 
 if __name__ == "__main__":

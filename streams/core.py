@@ -102,13 +102,21 @@ def anonymize_batch(
     """Anonymize events that share one key plan and one envelope plan; errors come back per event."""
     try:
         return list(_anonymize(key_plan, envelope, events))
-    except AnonymizationError as exc:
+    except Exception as exc:
         if len(events) == 1:
-            return [exc]
+            return [_as_record_error(exc)]
     outcomes: list[EventOut | AnonymizationError] = []
     for event in events:
         try:
             outcomes.append(_anonymize(key_plan, envelope, [event])[0])
-        except AnonymizationError as exc:
-            outcomes.append(exc)
+        except Exception as exc:
+            outcomes.append(_as_record_error(exc))
     return outcomes
+
+
+def _as_record_error(exc: Exception) -> AnonymizationError:
+    """A transform that fails in an unforeseen way (a library error on an extreme value) fails its record,
+    never the batch; the library's message may quote the value, so only its type is kept."""
+    if isinstance(exc, AnonymizationError):
+        return exc
+    return AnonymizationError(ReasonCode.TRANSFORM_FAILED, f"transform raised {type(exc).__name__}")

@@ -28,6 +28,9 @@ class ReasonCode(StrEnum):
     WRONG_TYPE = "transform.wrong_type"
     ENCODE_FAILED = "avro.encode_error"
     DELIVERY_FAILED = "kafka.delivery_refused"
+    RECORD_TOO_LARGE = "kafka.record_too_large"
+    PROCESSOR_CRASHED = "processor.crashed"
+    INTERNAL_ERROR = "processor.internal_error"
 
 
 class CrmAnonymizerError(Exception):
@@ -82,6 +85,24 @@ class RegistryError(CrmAnonymizerError):
     def not_found(self) -> bool:
         """A definitive "no such subject/version/schema" (Confluent error codes 40401-40403)."""
         return self.error_code in (40401, 40402, 40403) or self.http_status == 404
+
+
+class ProcessorError(CrmAnonymizerError, RuntimeError):
+    """A failure inside the offloaded child that is not one of ours, rebuilt in the parent by type name only
+    (a third-party exception may quote a payload, and some, like ``KafkaException``, do not pickle)."""
+
+
+def portable(exc: BaseException) -> CrmAnonymizerError:
+    """``exc`` as an error that survives pickling across the process boundary and holds no input value."""
+    import pickle
+
+    if isinstance(exc, CrmAnonymizerError):
+        try:
+            pickle.loads(pickle.dumps(exc))  # noqa: S301 (our own bytes, a round trip)
+            return exc
+        except Exception:
+            return ProcessorError(f"{type(exc).__name__}: {str(exc)[:200]}")
+    return ProcessorError(f"{type(exc).__name__} in the pipeline process")
 
 
 class KafkaAdminError(CrmAnonymizerError, RuntimeError):

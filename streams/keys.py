@@ -56,10 +56,26 @@ class KeyRing:
 
 
 def keyring_from_settings(settings: Settings) -> KeyRing:
-    """Tokenization key (required) and, when configured, the encryption key."""
+    """Tokenization key (required) and, when configured, the encryption key; refuses one id for two purposes."""
+    check_distinct_key_ids(settings)
     keys = {settings.tokenization_key_id: parse_key(settings.tokenization_key, "CRM_ANON_TOKENIZATION_KEY")}
     defaults: dict[str, str] = {}
     if settings.encryption_key.get_secret_value():
         keys[settings.encryption_key_id] = parse_key(settings.encryption_key, "CRM_ANON_ENCRYPTION_KEY")
         defaults["encrypt"] = settings.encryption_key_id
     return KeyRing(keys, settings.tokenization_key_id, defaults)
+
+
+def check_distinct_key_ids(settings: Settings) -> None:
+    """One key id per purpose: with the tokenization key id equal to the encryption key id, the keyring held
+    one key under that id and both purposes used it, silently. The dead-letter key id must differ too."""
+    ids = [("CRM_ANON_TOKENIZATION_KEY_ID", settings.tokenization_key_id)]
+    if settings.encryption_key.get_secret_value():
+        ids.append(("CRM_ANON_ENCRYPTION_KEY_ID", settings.encryption_key_id))
+    if settings.dead_letter_key.get_secret_value():
+        ids.append(("CRM_ANON_DEAD_LETTER_KEY_ID", settings.dead_letter_key_id))
+    seen: dict[str, str] = {}
+    for name, key_id in ids:
+        if key_id in seen:
+            raise ConfigError(f"{name} equals {seen[key_id]}: each key purpose needs its own key id")
+        seen[key_id] = name

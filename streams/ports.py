@@ -96,6 +96,26 @@ class BatchStats:
     registry_errors: int = 0
     registry_stall_s: float = 0.0
 
+    def merged(self, other: BatchStats) -> BatchStats:
+        """The stats of two consecutive parts of one batch (``other`` later: its states win)."""
+
+        def add(a: dict[Any, Any], b: dict[Any, Any]) -> dict[Any, Any]:
+            return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}
+
+        return BatchStats(
+            published=self.published + other.published,
+            dead_lettered=self.dead_lettered + other.dead_lettered,
+            audited=self.audited + other.audited,
+            states={**self.states, **other.states},
+            published_by_topic=add(self.published_by_topic, other.published_by_topic),
+            dead_lettered_by=add(self.dead_lettered_by, other.dead_lettered_by),
+            audited_by_topic=add(self.audited_by_topic, other.audited_by_topic),
+            budget_exhausted=add(self.budget_exhausted, other.budget_exhausted),
+            k_suppressed=add(self.k_suppressed, other.k_suppressed),
+            registry_errors=self.registry_errors + other.registry_errors,
+            registry_stall_s=self.registry_stall_s + other.registry_stall_s,
+        )
+
     def note_published(self, topic: str) -> None:
         self.published += 1
         self.published_by_topic[topic] = self.published_by_topic.get(topic, 0) + 1

@@ -147,6 +147,10 @@ class ConnectionSettings(BaseSettings):
                 raise ValueError(f"TLS file {path} does not exist")
         return self
 
+    registry_timeout_s: float = Field(
+        10.0, gt=0, description="Timeout of one schema registry request, s (CRM_ANON_REGISTRY_TIMEOUT_S)."
+    )
+
 
 class Settings(BaseSettings):
     """The worker's configuration. Defaults fit the local services that ``crm-anonymizer services up`` starts."""
@@ -183,6 +187,18 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(
         3, ge=1, description="Partitions for topics the processor creates (CRM_ANON_TOPIC_PARTITIONS)."
     )
+    topic_replication_factor: int = Field(
+        3, ge=1, description="Replication factor of topics the tools create (CRM_ANON_TOPIC_REPLICATION_FACTOR)."
+    )
+    topic_min_insync_replicas: int = Field(
+        2, ge=1, description="min.insync.replicas of topics the tools create (CRM_ANON_TOPIC_MIN_INSYNC_REPLICAS)."
+    )
+    local_services: bool = Field(
+        False,
+        description="Against the single-broker local services: topics are created with replication factor 1 "
+        "and min.insync.replicas 1; without it, output, audit and dead-letter topics with replication factor 1 "
+        "are refused (CRM_ANON_LOCAL_SERVICES).",
+    )
     offload: bool = Field(
         True,
         description="Run the pipeline in a child process so consuming and anonymizing use two cores "
@@ -193,6 +209,24 @@ class Settings(BaseSettings):
         pattern="^(rocksdb|memory)://$",
         description="Faust store of the subject-state tables (DP releases, budgets): rocksdb:// (durable, with "
         "changelog topics) or memory:// (rebuilt from the changelog at start) (CRM_ANON_STATE_STORE).",
+    )
+    max_record_bytes: int = Field(
+        1_000_000,
+        ge=10_000,
+        description="Largest output, audit or dead-letter record; a larger output is dead-lettered "
+        "(CRM_ANON_MAX_RECORD_BYTES).",
+    )
+    session_timeout_s: float = Field(
+        10.0,
+        ge=6.0,
+        description="Consumer group session timeout: how soon a killed worker's partitions move, s "
+        "(CRM_ANON_SESSION_TIMEOUT_S).",
+    )
+    group_instance_id: str = Field(
+        "",
+        description="Static group membership: a stable id unique per worker (a pod name); a restarted worker "
+        "takes its partitions back at once instead of after the session timeout. Empty: dynamic membership "
+        "(CRM_ANON_GROUP_INSTANCE_ID).",
     )
     producer_linger_ms: int = Field(5, ge=0, description="Producer linger, ms (CRM_ANON_PRODUCER_LINGER_MS).")
     metrics_enabled: bool = Field(

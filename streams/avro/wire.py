@@ -12,6 +12,9 @@ from streams.errors import AnonymizationError, ReasonCode
 
 MAGIC = 0
 HEADER = struct.Struct(">bI")
+# Registries hand out ids as signed 32-bit integers (Java int), and so do the audit and dead-letter schemas:
+# a frame whose id is beyond that range cannot name a registered schema.
+MAX_SCHEMA_ID = 2**31 - 1
 
 
 def split_frame(data: bytes) -> tuple[int, bytes]:
@@ -21,6 +24,8 @@ def split_frame(data: bytes) -> tuple[int, bytes]:
     if data[0] != MAGIC:
         raise AnonymizationError(ReasonCode.BAD_MAGIC_BYTE, "first byte is not the Confluent magic byte 0")
     _, schema_id = HEADER.unpack_from(data)
+    if schema_id > MAX_SCHEMA_ID:
+        raise AnonymizationError(ReasonCode.UNKNOWN_SCHEMA_ID, "schema id is beyond the registry's 32-bit range")
     return schema_id, data[HEADER.size :]
 
 

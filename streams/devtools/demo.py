@@ -36,19 +36,29 @@ from streams.transforms.mask import Mask
 SHOW_MASK = Mask(keep_first=1, style="auto")
 
 
-def _masked(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The raw side of a sample, with identifying strings masked so the console shows no raw PII."""
+SHOWN_AS_IS = frozenset({"country", "billing_country", "industry", "op"})
+HIDDEN_NUMBERS = frozenset({"id", "birth_date", "account_id"})
+
+
+def _masked(row: Any) -> Any:
+    """The raw side of a sample for the console: every string masked, nested values (Salesforce's
+    ``MailingAddress``, ``Name``; arrays, maps) included, identifying numbers hidden. Only a few
+    non-identifying fields are shown as they are."""
     if row is None:
         return None
-    shown: dict[str, Any] = {}
-    for name, value in row.items():
-        if isinstance(value, str) and name not in ("country", "city", "industry", "billing_country"):
-            shown[name] = SHOW_MASK.mask(value) if value else value
-        elif name in ("id", "birth_date", "account_id"):
-            shown[name] = "<raw hidden>"
-        else:
-            shown[name] = value
-    return shown
+    return {name: _masked_value(name, value) for name, value in row.items()}
+
+
+def _masked_value(name: str, value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _masked_value(k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked_value(name, v) for v in value]
+    if isinstance(value, str):
+        return value if name.lower() in SHOWN_AS_IS or not value else SHOW_MASK.mask(value)
+    if name.lower() in HIDDEN_NUMBERS or name.endswith("Id"):
+        return "<raw hidden>"
+    return value
 
 
 def _free_port() -> int:
@@ -85,7 +95,7 @@ def _wait_for_audits(settings: Settings, expected: int, worker: subprocess.Popen
     return seen
 
 
-def _forget_subjects(settings: Settings, topics: list[str]) -> None:
+def forget_subjects(settings: Settings, topics: list[str]) -> None:
     """A demo run starts from scratch: its topics' subjects go too, or a changed policy would (rightly) be
     refused as incompatible with what an earlier run registered."""
     from confluent_kafka.schema_registry.error import SchemaRegistryError
@@ -128,7 +138,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
         outputs = [s.output_topic for s in loaded.policy.sources]
         demo_topics = [*TOPICS, *SFDC_TOPICS, *outputs, settings.audit_topic, settings.dead_letter_topic]
         delete_topics(settings.connection, demo_topics)
-        _forget_subjects(settings, demo_topics)
+        forget_subjects(settings, demo_topics)
         ensure_topics(settings.connection, demo_topics, settings.topic_partitions)
 
         # Four fifths Debezium (contacts, accounts), one fifth Salesforce change events (Contact, Account).
@@ -155,6 +165,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
             "CRM_ANON_LOG_FORMAT": "json",
             # A free port unless one is set: parallel demos and test runs must not collide on the metrics port.
             "CRM_ANON_METRICS_PORT": os.environ.get("CRM_ANON_METRICS_PORT") or str(_free_port()),
+            "CRM_ANON_LOCAL_SERVICES": "1",  # the demo runs on the single-broker local services
         }
         print(
             f"worker metrics: http://127.0.0.1:{env['CRM_ANON_METRICS_PORT']}/metrics (crm-anonymizer status --url ...)"
@@ -202,7 +213,14 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
             transform = build_transform(source.fields[field], keyring) if source else None
             return transform.apply([value], BatchContext())[0] if transform else None
 
-        print("\n== samples (raw side masked for display) ==")
+        printed: list[str] = []
+
+        def show(text: str) -> None:
+            """Print a sample line and keep it: the leak scan covers what the demo itself prints."""
+            printed.append(text)
+            print(text)
+
+        show("\n== samples (raw side masked for display) ==")
         contact_out = anonymized.get("anon.crm.public.contacts", [])
         for rec in contact_out:
             out = deserializer(rec.value, SerializationContext(rec.topic, MessageField.VALUE)) if rec.value else None
@@ -218,10 +236,10 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
                 and e.value["op"] == "u"
                 and token_of(CONTACTS_TOPIC, "id", e.value["after"]["id"]) == out["after"]["id"]
             )
-            print("-- Debezium update of a contact (after image). Input, masked for display:")
-            print(json.dumps(_masked(raw.value["after"] if raw.value else None), default=str))
-            print("   output:")
-            print(json.dumps(out["after"], default=str))
+            show("-- Debezium update of a contact (after image). Input, masked for display:")
+            show(json.dumps(_masked(raw.value["after"] if raw.value else None), default=str))
+            show("   output:")
+            show(json.dumps(out["after"], default=str))
             break
         for rec in anonymized.get(f"anon.{SFDC_CONTACTS}", []):
             out = deserializer(rec.value, SerializationContext(rec.topic, MessageField.VALUE)) if rec.value else None
@@ -239,10 +257,10 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
             )
             assert raw.value is not None
             raw_fields = {k: v for k, v in raw.value.items() if v is not None and k != "ChangeEventHeader"}
-            print("-- Salesforce Contact UPDATE (sparse: changed fields only). Input, masked for display:")
-            print(json.dumps({"recordIds": "<raw hidden>", **(_masked(raw_fields) or {})}, default=str))
-            print("   output:")
-            print(
+            show("-- Salesforce Contact UPDATE (sparse: changed fields only). Input, masked for display:")
+            show(json.dumps({"recordIds": "<raw hidden>", **(_masked(raw_fields) or {})}, default=str))
+            show("   output:")
+            show(
                 json.dumps(
                     {
                         "recordIds": header["recordIds"],
@@ -253,6 +271,8 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
                 )
             )
             break
+
+        scanner.scan("\n".join(printed).encode(), "demo-output")
 
         anonymized_out = sum(len(v) for v in anonymized.values())
         summary = {

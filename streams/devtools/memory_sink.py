@@ -1,7 +1,8 @@
 """An in-memory :class:`~streams.ports.Sink` for tests and REPL sessions (never used by the worker).
 
 It keeps every record in send order, notes how many sends each ``drain`` covered, and can play a broker that
-refuses records of some topics (their Delivery gets an error) or a drain that fails.
+refuses records of some topics (their Delivery gets an error) or a drain that fails. With ``max_record_bytes``
+it refuses records over that size as librdkafka does (``MSG_SIZE_TOO_LARGE``): a real-sized sink.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ class SentRecord:
 
 
 class MemorySink:
-    __slots__ = ("closed", "drained_at", "fail_drain", "refuse", "sent")
+    __slots__ = ("closed", "drained_at", "fail_drain", "max_record_bytes", "refuse", "sent")
 
-    def __init__(self) -> None:
+    def __init__(self, max_record_bytes: int | None = None) -> None:
+        self.max_record_bytes = max_record_bytes
         self.sent: list[SentRecord] = []
         self.drained_at: list[int] = []  # len(sent) at each drain
         self.fail_drain = False
@@ -35,6 +37,9 @@ class MemorySink:
     ) -> Delivery:
         if topic in self.refuse:
             return Delivery("INVALID_RECORD")
+        size = len(key or b"") + len(value or b"") + sum(len(k) + len(v) for k, v in headers)
+        if self.max_record_bytes is not None and size > self.max_record_bytes:
+            return Delivery("MSG_SIZE_TOO_LARGE")
         self.sent.append(SentRecord(topic, key, value, list(headers), timestamp_ms))
         return Delivery()
 

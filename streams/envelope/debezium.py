@@ -27,6 +27,7 @@ from streams.envelope.metadata import (
     kafka_timestamp_action,
     resolve,
 )
+from streams.envelope.validate import debezium_op
 from streams.errors import PolicyError
 from streams.keys import KeyRing
 from streams.policy.compiler import CompiledRecord, anonymized_name, compile_record, record_of
@@ -89,10 +90,12 @@ class CompiledEnvelope:
             out["source"] = {name: action.apply(source.get(name)) for name, action in self.source_fields}
         for name, meta in self.passthrough:
             out[name] = value.get(name) if meta is None else meta.apply(value.get(name))
+        if "op" in out:
+            out["op"] = debezium_op(out["op"])
         return out
 
     def operation(self, value: Mapping[str, Any]) -> str:
-        return str(value.get("op"))
+        return debezium_op(value.get("op"))
 
 
 def compile_envelope(source: SourcePolicy, value_schema: AvroType, keyring: KeyRing) -> CompiledEnvelope:

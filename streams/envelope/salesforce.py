@@ -62,6 +62,7 @@ from streams.envelope.metadata import (
     kafka_timestamp_action,
     resolve,
 )
+from streams.envelope.validate import salesforce_origin
 from streams.errors import AnonymizationError, PolicyError, ReasonCode
 from streams.keys import KeyRing
 from streams.policy.build import build_transform
@@ -116,7 +117,6 @@ FieldLayout = tuple[tuple[str, tuple[str, ...] | None], ...]
 
 _TOP_BITMAP = re.compile(r"0[xX]([0-9a-fA-F]+)\Z")
 _NESTED_BITMAP = re.compile(r"(\d{1,6})-0[xX]([0-9a-fA-F]+)\Z")
-_API_FAMILY = re.compile(r"com/salesforce(?:/[a-z]+){0,2}")
 
 
 # -- bitmaps --------------------------------------------------------------------------------------------
@@ -163,9 +163,9 @@ def decode_field_list(entries: Iterable[str], layout: FieldLayout) -> list[str]:
 
 
 def api_family(origin: str) -> str:
-    """``com/salesforce/api/soap/61.0;client=SfdcInternalAPI/`` -> ``com/salesforce/api/soap``; else ``""``."""
-    match = _API_FAMILY.match(origin.split(";", 1)[0])
-    return match.group(0) if match else ""
+    """``com/salesforce/api/soap/61.0;client=SfdcInternalAPI/`` -> ``com/salesforce/api/soap``; anything but a
+    known API family -> ``""`` (reported: see ``envelope.validate``)."""
+    return salesforce_origin(origin)
 
 
 def is_passthrough_id(record_id: str) -> bool:

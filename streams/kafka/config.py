@@ -7,10 +7,15 @@ libraries. The dictionaries returned hold secrets: never log them (``redacted`` 
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import TYPE_CHECKING, Any
 
+from streams.logging import RATE_LIMIT
 from streams.settings import ConnectionSettings
+
+LIBRDKAFKA_LOGGER = logging.getLogger("confluent_kafka.librdkafka")
+LIBRDKAFKA_LOGGER.addFilter(RATE_LIMIT)  # in every process that builds a client (the offload child too)
 
 if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
@@ -47,8 +52,16 @@ def librdkafka_security(conn: ConnectionSettings) -> dict[str, Any]:
 
 
 def librdkafka_config(conn: ConnectionSettings, **overrides: Any) -> dict[str, Any]:
-    """Settings for a confluent-kafka Producer, Consumer or AdminClient; ``overrides`` use librdkafka names."""
-    return {"bootstrap.servers": conn.kafka_bootstrap, **librdkafka_security(conn), **overrides}
+    """Settings for a confluent-kafka Producer, Consumer or AdminClient; ``overrides`` use librdkafka names.
+
+    librdkafka's own log lines go through Python logging (``confluent_kafka.librdkafka``), where connection
+    errors during an outage are rate-limited (``streams.logging.RateLimit``) instead of printed per retry."""
+    return {
+        "bootstrap.servers": conn.kafka_bootstrap,
+        "logger": LIBRDKAFKA_LOGGER,
+        **librdkafka_security(conn),
+        **overrides,
+    }
 
 
 def kafka_ssl_context(conn: ConnectionSettings) -> ssl.SSLContext:
@@ -69,12 +82,21 @@ def kafka_ssl_context(conn: ConnectionSettings) -> ssl.SSLContext:
     return context
 
 
-def reliable_producer_config(conn: ConnectionSettings, *, linger_ms: int, **overrides: Any) -> dict[str, Any]:
+def reliable_producer_config(
+    conn: ConnectionSettings, *, linger_ms: int, max_record_bytes: int = 1_000_000, **overrides: Any
+) -> dict[str, Any]:
     """A producer that loses nothing and keeps per-partition order across retries: acks=all, idempotence;
-    lz4-compressed batches."""
+    lz4-compressed batches; ``max_record_bytes`` is librdkafka's message.max.bytes."""
     return librdkafka_config(
         conn,
-        **{"acks": "all", "enable.idempotence": True, "linger.ms": linger_ms, "compression.type": "lz4", **overrides},
+        **{
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": linger_ms,
+            "compression.type": "lz4",
+            "message.max.bytes": max_record_bytes,
+            **overrides,
+        },
     )
 
 
@@ -97,9 +119,22 @@ def faust_broker_config(conn: ConnectionSettings) -> dict[str, Any]:
     return config
 
 
+def faust_group_config(session_timeout_s: float, group_instance_id: str = "") -> dict[str, Any]:
+    """Consumer group settings for ``faust.App``: a killed worker's partitions move after ``session_timeout_s``
+    (Faust's default, 60 s, kept a replacement idle for a minute); heartbeats at a third of it. With a
+    ``group_instance_id`` (static membership) a replacement with the same id takes the partitions back at
+    once."""
+    return {
+        "broker_session_timeout": session_timeout_s,
+        "broker_heartbeat_interval": max(1.0, session_timeout_s / 3),
+        "consumer_group_instance_id": group_instance_id or None,
+    }
+
+
 def registry_config(conn: ConnectionSettings) -> dict[str, Any]:
     """Settings for confluent-kafka's ``SchemaRegistryClient``: basic auth, CA file, client certificate."""
-    config: dict[str, Any] = {"url": conn.registry_url}
+    # One attempt per call with a timeout: SchemaCache retries per batch, with backoff, logged once.
+    config: dict[str, Any] = {"url": conn.registry_url, "timeout": conn.registry_timeout_s, "max.retries": 0}
     if conn.registry_username:
         config["basic.auth.user.info"] = f"{conn.registry_username}:{conn.registry_password.get_secret_value()}"
     if conn.registry_ssl_ca_file is not None:

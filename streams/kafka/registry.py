@@ -1,8 +1,9 @@
 """Schema registry access with caches: one HTTP call per schema id or output schema, not per event.
 
 The confluent-kafka client is synchronous; cache misses run in a worker thread so the event loop keeps going.
-Transient registry failures are retried (the batch waits) rather than dead-lettering good events; an id the
-registry says does not exist is a property of the event and goes to the dead-letter topic.
+Transient registry failures stall the batch (``RegistryStall``: bounded backoff, logged once, counted) rather
+than dead-lettering good events; only an id the registry says does not exist (code 40403) is a property of
+the event and goes to the dead-letter topic.
 
 confluent-kafka's ``SchemaRegistryError`` stops here: callers see :class:`~streams.errors.RegistryError` or
 :class:`~streams.errors.AnonymizationError`, so the pipeline never imports a client library.
@@ -28,6 +29,83 @@ from streams.settings import ConnectionSettings
 log = structlog.get_logger(__name__)
 
 NOT_FOUND_TTL_S = 30.0
+NOT_FOUND_CODES = (40400, 40401, 40402, 40403)
+
+
+class RegistryStall:
+    """Bounded exponential backoff over every registry call of one client, shared across calls.
+
+    A transient failure (connection error, timeout, HTTP 5xx, 401/403, 408, 429, an answer that is not the
+    registry's) stalls the caller until the registry answers again: a batch waits, it never dead-letters good
+    events. The backoff is per client, not per call, so the records of a batch behind a stalled one do not
+    each start their own retries. Logged once when the stall starts, then every ``REMIND_S``; counted.
+    """
+
+    REMIND_S = 30.0
+
+    def __init__(self, *, first_delay_s: float = 0.2, max_delay_s: float = 5.0) -> None:
+        self._first, self._max = first_delay_s, max_delay_s
+        self._delay = first_delay_s
+        self._since: float | None = None
+        self._reminded = 0.0
+        self.stalls = 0  # stalls started (a metric: a dashboard counts them)
+        self.failed_calls = 0
+
+    def failed(self, what: str, error: str) -> float:
+        """Record a transient failure; returns the delay to wait before the next attempt."""
+        now = time.monotonic()
+        self.failed_calls += 1
+        if self._since is None:
+            self._since, self._reminded = now, now
+            self.stalls += 1
+            log.warning("registry_stalled", what=what, error=error, stalls=self.stalls)
+        elif now - self._reminded >= self.REMIND_S:
+            self._reminded = now
+            log.warning("registry_still_stalled", what=what, error=error, stalled_s=round(now - self._since, 1))
+        delay = self._delay
+        self._delay = min(self._delay * 2, self._max)
+        COUNTERS.errors += 1  # for the metrics (registry errors, stall time)
+        COUNTERS.stalled_s += delay
+        return delay
+
+    def succeeded(self) -> None:
+        if self._since is not None:
+            log.info("registry_recovered", stalled_s=round(time.monotonic() - self._since, 1))
+        self._since, self._delay = None, self._first
+
+
+def definitive(exc: SchemaRegistryError) -> RegistryError | None:
+    """The registry's own, final answer (not found, incompatible, invalid), or None for a transient failure.
+
+    A 404 counts only with the registry's "not found" codes (Confluent's 40401-40403, which Apicurio's ccompat
+    API returns too; confluent-kafka's mock registry says 40400): a bare 404 is a proxy or a wrong URL path,
+    which must not dead-letter every event as an unknown schema id.
+    """
+    status, code = exc.http_status_code, exc.error_code
+    if status == 404 and code in NOT_FOUND_CODES:
+        return RegistryError("registry", status, code)
+    if status in (400, 409, 422):
+        return RegistryError("registry", status, code)
+    return None
+
+
+def call_with_stall(stall: RegistryStall, what: str, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``, retried through transient failures (blocking: the CLI and start-up checks)."""
+    while True:
+        try:
+            result = fn(*args)
+        except SchemaRegistryError as exc:
+            final = definitive(exc)
+            if final is not None:
+                stall.succeeded()
+                raise RegistryError(what, final.http_status, final.error_code) from None
+            time.sleep(stall.failed(what, f"HTTP {exc.http_status_code}"))
+            continue
+        except Exception as exc:  # connection errors and timeouts from httpx
+            time.sleep(stall.failed(what, type(exc).__name__))
+            continue
+        stall.succeeded()
+        return result
 
 
 class RegistryCounters:
@@ -55,49 +133,46 @@ class RegistrySchemas:
 
     def __init__(self, conn: ConnectionSettings) -> None:
         self._client = registry_client(conn)
+        self._stall = RegistryStall()
 
     def get(self, subject: str) -> Any | None:
         try:
-            registered = self._client.get_latest_version(subject)
-        except SchemaRegistryError as exc:
-            if exc.http_status_code == 404:
+            registered = call_with_stall(
+                self._stall, f"latest version of {subject}", self._client.get_latest_version, subject
+            )
+        except RegistryError as exc:
+            if exc.not_found:
                 return None
-            raise RegistryError(f"latest version of {subject}", exc.http_status_code, exc.error_code) from None
+            raise
         return json.loads(registered.schema.schema_str or "null")
 
 
 class SchemaCache:
     """The pipeline's :class:`~streams.ports.SchemaSource` over a confluent-kafka ``SchemaRegistryClient``."""
 
-    def __init__(self, client: SchemaRegistryClient, *, max_retry_s: float = 60.0) -> None:
+    def __init__(self, client: SchemaRegistryClient, *, stall: RegistryStall | None = None) -> None:
         self._client = client
         self._by_id: dict[int, WriterSchema] = {}
         self._missing: dict[int, float] = {}
         self._registered: dict[tuple[str, str], int] = {}
-        self._max_retry_s = max_retry_s
+        self.stall = stall or RegistryStall()
 
     async def _call(self, what: str, fn: Any, *args: Any) -> Any:
-        delay, waited = 0.2, 0.0
         while True:
             try:
-                return await asyncio.to_thread(fn, *args)
+                result = await asyncio.to_thread(fn, *args)
             except SchemaRegistryError as exc:
-                translated = RegistryError(what, exc.http_status_code, exc.error_code)
-                if translated.not_found:
-                    raise translated from None
-                if exc.http_status_code and 400 <= exc.http_status_code < 500 and exc.http_status_code != 429:
-                    raise translated from None
-                error: Exception = exc
-            except Exception as exc:  # connection errors from httpx
-                error = exc
-            if waited >= self._max_retry_s:
-                raise AnonymizationError(ReasonCode.REGISTRY_UNAVAILABLE, f"{what}: {type(error).__name__}")
-            log.warning("registry_retry", what=what, error=type(error).__name__, delay_s=delay)
-            COUNTERS.errors += 1
-            await asyncio.sleep(delay)
-            waited += delay
-            COUNTERS.stalled_s += delay
-            delay = min(delay * 2, 5.0)
+                final = definitive(exc)
+                if final is not None:
+                    self.stall.succeeded()
+                    raise RegistryError(what, final.http_status, final.error_code) from None
+                await asyncio.sleep(self.stall.failed(what, f"HTTP {exc.http_status_code}"))
+                continue
+            except Exception as exc:  # connection errors and timeouts from httpx
+                await asyncio.sleep(self.stall.failed(what, type(exc).__name__))
+                continue
+            self.stall.succeeded()
+            return result
 
     async def writer_schema(self, schema_id: int) -> WriterSchema:
         cached = self._by_id.get(schema_id)
@@ -108,7 +183,12 @@ class SchemaCache:
             raise AnonymizationError(ReasonCode.UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not in the registry")
         try:
             schema: Schema = await self._call("get_schema", self._client.get_schema, schema_id)
-        except RegistryError:
+        except RegistryError as exc:
+            if not exc.not_found:  # a 400/409/422 for a read by id: not an answer about this id
+                raise AnonymizationError(
+                    ReasonCode.UNKNOWN_SCHEMA_ID,
+                    f"registry refused to look up schema id {schema_id} (HTTP {exc.http_status})",
+                ) from None
             self._missing[schema_id] = time.monotonic()
             raise AnonymizationError(
                 ReasonCode.UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not in the registry"

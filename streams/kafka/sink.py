@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from streams.kafka.config import reliable_producer_config
 from streams.ports import Delivery, DeliveryError, Headers
@@ -20,11 +20,19 @@ from streams.settings import ConnectionSettings
 class KafkaSink:
     """The :class:`~streams.ports.Sink` over one librdkafka producer."""
 
-    def __init__(self, conn: ConnectionSettings, *, linger_ms: int = 5, drain_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        conn: ConnectionSettings,
+        *,
+        linger_ms: int = 5,
+        drain_timeout_s: float = 60.0,
+        max_record_bytes: int = 1_000_000,
+    ) -> None:
         self._producer = Producer(
             reliable_producer_config(
                 conn,
                 linger_ms=linger_ms,
+                max_record_bytes=max_record_bytes,
                 # The Java clients' partitioner: the same anonymized key lands on the same partition.
                 partitioner="murmur2_random",
                 **{"client.id": "crm-anonymizer"},
@@ -55,6 +63,11 @@ class KafkaSink:
                 return delivery
             except BufferError:  # local queue full: serve callbacks, then retry
                 self._producer.poll(0.01)
+            except KafkaException as exc:
+                # Refused before it was queued (say MSG_SIZE_TOO_LARGE): the answer for this record only. The
+                # caller decides: an output is dead-lettered, a refused audit or dead letter stops the batch.
+                delivery.error = exc.args[0].name() if exc.args and isinstance(exc.args[0], KafkaError) else "PRODUCE"
+                return delivery
 
     async def drain(self) -> None:
         remaining = await asyncio.to_thread(self._producer.flush, self._drain_timeout_s)

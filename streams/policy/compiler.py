@@ -48,7 +48,42 @@ class _Acc:
 
 
 def _rules_below(rules: Mapping[str, FieldRule], path: str) -> list[str]:
-    return sorted(p for p in rules if p.startswith((f"{path}.", f"{path}[]", f"{path}{{}}")))
+    return sorted(p for p in rules if p.startswith((f"{path}.", f"{path}[]", f"{path}{{}}", f"{path}{KEYS}")))
+
+
+KEYS = "{keys}"  # ``attributes{keys}``: the rule for a map's keys (default: the ``attributes{}`` rule)
+
+
+def _map_keys(path: str, shown: str, rules: Mapping[str, FieldRule], keyring: KeyRing, acc: _Acc) -> Transform | None:
+    """The transform for a map's keys: its ``{keys}`` rule, else the map values' own rule (keys are data
+    too), else refused. ``keep`` keeps them (None)."""
+    rule = rules.get(f"{path}{KEYS}")
+    where = f"{shown}{KEYS}"
+    if rule is None:
+        rule = rules.get(f"{path}{{}}")
+        if rule is None:
+            raise PolicyError(
+                f"field {shown!r}: its map keys need a rule ({where}: keep, or a string transform), since the "
+                "values have rules below them"
+            )
+    try:
+        transform = build_transform(rule, keyring)
+    except KeyError as exc:
+        raise PolicyError(f"field {where!r}: {exc.args[0]}") from None
+    if transform is None:
+        raise PolicyError(f"field {where!r}: map keys cannot be dropped; keep them or transform them")
+    if isinstance(transform, Keep):
+        acc.actions.append((where, "keep"))
+        return None
+    try:
+        out_type = transform.output_type("string", where)
+    except PolicyError as exc:
+        raise PolicyError(f"{exc} (map keys are strings: give {where} its own rule, or keep)") from None
+    if out_type != "string":
+        raise PolicyError(f"field {where!r}: the keys' transform must give strings, it gives {_label(out_type)}")
+    bound = transform.bind("string")
+    acc.actions.append((where, bound.label))
+    return bound
 
 
 def _label(avro_type: AvroType) -> str:
@@ -94,6 +129,12 @@ def _compile_type(
         if bound.epsilon is not None:
             acc.epsilon.append((shown, bound.epsilon))
         return bound, out_type
+    if isinstance(inner, list) and _rules_below(rules, path):
+        # Child rules under a union of several types (say [null, record, string]) used to be ignored silently.
+        raise PolicyError(
+            f"field {shown!r} is a union of several types; rules below it ({', '.join(_rules_below(rules, path))}) "
+            "are not supported: give the field one rule (drop, redact, ...)"
+        )
     kind = inner.get("type") if isinstance(inner, dict) else None
     if kind in ("record", "array", "map") and _rules_below(rules, path):
         if kind == "record":
@@ -115,6 +156,9 @@ def _compile_type(
         _, element_nullable = split_nullable(inner[items_key])
         element_nullable = element_nullable or element_transform.forces_nullable
         out_container = {**inner, items_key: make_nullable(element_out, element_nullable)}
+        if kind == "map":
+            keys = _map_keys(path, shown, rules, keyring, acc)
+            return MapTransform(element_transform, element_nullable, out_container, keys), out_container
         return cls(element_transform, element_nullable, out_container), out_container
     acc.uncovered.append(shown)
     if default == "keep":

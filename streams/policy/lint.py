@@ -1,6 +1,8 @@
 """``crm-anonymizer policy lint``: check a policy against the schemas it will meet, for CI/CD.
 
-Errors (exit non-zero): a field the policy does not cover (it would be dropped: say so explicitly with
+Errors (exit non-zero): a rule that matches no field (a typo, ``Email`` for ``email``: under ``default: keep``
+the raw value would go out; the worker refuses to start, with a "did you mean" for near misses), a field the
+policy does not cover (it would be dropped: say so explicitly with
 ``drop``), a transform that does not fit the field's type, a DP rule without bounds or epsilon (refused when
 the file is validated), a key reference to a key id that is not configured, a derived output schema that is
 not backward compatible with the output subject already registered, a source whose input schema is missing.
@@ -12,6 +14,7 @@ Schemas come from a directory of ``.avsc`` files named by subject (``<topic>-val
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import secrets
@@ -60,7 +63,7 @@ class Finding:
 
 
 #: Findings that make the worker refuse to start: it could not publish correctly with them.
-BLOCKING_AT_START = frozenset({"policy_schema", "incompatible_output"})
+BLOCKING_AT_START = frozenset({"policy_schema", "incompatible_output", "unmatched_rule"})
 
 
 @dataclass(slots=True)
@@ -132,15 +135,20 @@ def _lint_source(source: SourcePolicy, schemas: SubjectSchemas, keyring: KeyRing
     except PolicyError as exc:
         add("error", "policy_schema", "", str(exc))
         return
+    key_ok = False
     if key_schema is not None:
         try:
             key = compile_source_key(source, key_schema, keyring)
+            key_ok = True
             for path, in_type, out_type in key.record.output_types:
                 source_report.rows.append(
                     {"field": path, "type": in_type, "transform": dict(key.record.actions)[path], "output": out_type}
                 )
         except PolicyError as exc:
             add("error", "policy_schema", "key", str(exc))
+    key_paths = [p.removeprefix("key.") for p, _ in key.record.actions] if key_schema is not None and key_ok else []
+    for rule, hint in unmatched_rules(source, [p for p, _ in compiled.actions], key_paths):
+        add("error", "unmatched_rule", rule, f"rule {rule!r} matches no field of the input schema{hint}")
     types = {path: (in_type, out_type) for path, in_type, out_type in compiled.output_types}
     for path, action in compiled.actions:
         in_type, out_type = types.get(path, ("", "-"))
@@ -231,6 +239,36 @@ def time_exposure(compiled: EnvelopePlan, date_only: frozenset[str] = frozenset(
                 )
             )
     return found
+
+
+def unmatched_rules(source: SourcePolicy, value_paths: list[str], key_paths: list[str]) -> list[tuple[str, str]]:
+    """Rules of ``source`` that name no field of the compiled schemas, each with a "did you mean" hint.
+
+    A rule matches when its path is a compiled field path (value or key), or, for Salesforce, the path without
+    its ``<Object>.`` prefix, or the record ID rule (``Id``/``<Object>.Id``: it applies to the header's
+    ``recordIds`` and the key, not to a body field).
+    """
+    known = set(value_paths) | set(key_paths)
+    bare = {p.split(".", 1)[1] for p in value_paths if "." in p}  # Salesforce: without ChangeEventHeader. etc.
+    out: list[tuple[str, str]] = []
+    for rule in source.fields:
+        if rule in known:
+            continue
+        if source.envelope == "salesforce":
+            stripped = rule.split(".", 1)[1] if "." in rule else rule
+            if stripped in known or stripped in bare or stripped == "Id":
+                continue
+        out.append((rule, _did_you_mean(rule, sorted(known))))
+    for rule in source.key:
+        if rule not in key_paths:
+            out.append((f"key.{rule}", _did_you_mean(rule, key_paths)))
+    return out
+
+
+def _did_you_mean(rule: str, paths: list[str]) -> str:
+    same_case = [p for p in paths if p.lower() == rule.lower()]
+    close = same_case or difflib.get_close_matches(rule, paths, n=1, cutoff=0.8)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def lint_policy(loaded: LoadedPolicy, schemas: SubjectSchemas, keyring: KeyRing) -> LintReport:

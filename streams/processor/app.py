@@ -10,21 +10,22 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn
 
 import faust
 import structlog
 
+from streams import logging as app_logging
 from streams.errors import ConfigError, CrmAnonymizerError
 from streams.health import WorkerHealth
 from streams.kafka.admin import topic_partitions
-from streams.kafka.config import faust_broker_config
+from streams.kafka.config import faust_broker_config, faust_group_config
 from streams.kafka.lag import LagMonitor, PartitionLag
 from streams.kafka.registry import COUNTERS
 from streams.metrics import WorkerMetrics
 from streams.policy.loader import LoadedPolicy, load_policy
-from streams.ports import BatchProcessor, RawRecord
+from streams.ports import BatchProcessor, BatchStats, RawRecord
 from streams.processor.compose import build_pipeline, kafka_sink, state_secret
 from streams.processor.offload import OffloadedPipeline
 from streams.processor.ops_http import OpsServer
@@ -33,6 +34,59 @@ from streams.settings import Settings
 from streams.subject_state import uses_subject_state
 
 log = structlog.get_logger(__name__)
+
+# How long a stopping worker lets the current batch finish before it exits without committing.
+STOP_BATCH_TIMEOUT_S = 30.0
+
+
+def _exit_without_commit() -> NoReturn:
+    os._exit(70)
+
+
+async def process_or_stop(
+    pipeline: BatchProcessor,
+    records: Sequence[RawRecord],
+    *,
+    states: Mapping[bytes, bytes] | None = None,
+    persist: Callable[[BatchStats], None] | None = None,
+    stop: Callable[[], NoReturn] = _exit_without_commit,
+    stop_batch_timeout_s: float = STOP_BATCH_TIMEOUT_S,
+) -> BatchStats:
+    """One batch through ``pipeline``; returns only once its outputs, audits and dead letters are delivered.
+
+    Faust's ``take_events`` acknowledges the batch in a ``finally`` block, whatever happens in the loop body,
+    so the offsets of records that have neither an output nor a dead letter would be committed (a delivery
+    failure, a bug, and a stop: SIGTERM cancels the agent mid-batch). So: a failure stops the process without
+    committing (on restart the batch is processed again: at-least-once), and a cancellation first lets the
+    batch finish (bounded), so what gets acknowledged is delivered; if it cannot finish, the process stops
+    without committing. ``states`` are the subject states the batch needs; ``persist`` stores what the batch
+    changed (the subject-state tables), inside the same shielded task, so it happens before the acknowledgement.
+    """
+
+    async def batch() -> BatchStats:
+        stats = await (pipeline.process(records) if states is None else pipeline.process(records, states))
+        if persist is not None:
+            persist(stats)
+        return stats
+
+    task = asyncio.ensure_future(batch())
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        log.info("stopping_after_current_batch", size=len(records))
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=stop_batch_timeout_s)
+        except BaseException as exc:
+            log.critical("batch_unfinished_at_stop", error=type(exc).__name__)
+            task.cancel()
+            stop()
+        raise
+    except Exception as exc:
+        # Our own errors never hold values (the CrmAnonymizerError contract), so their message is logged;
+        # anything else (a library error) by type alone.
+        ours = isinstance(exc, CrmAnonymizerError)
+        log.critical("batch_failed_stopping", error=type(exc).__name__, detail=str(exc)[:200] if ours else "")
+        stop()
 
 
 def create_app(
@@ -49,12 +103,13 @@ def create_app(
     app = faust.App(
         settings.app_id,
         **faust_broker_config(settings.connection),
+        **faust_group_config(settings.session_timeout_s, settings.group_instance_id),
         store=settings.state_store if stateful else "memory://",
         datadir=str(datadir),
         key_serializer="raw",
         value_serializer="raw",
         topic_partitions=settings.topic_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=1 if settings.local_services else settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",
         broker_max_poll_records=max(1000, settings.batch_size * 2),
         broker_commit_every=10_000,
@@ -63,6 +118,7 @@ def create_app(
         web_port=settings.web_port,
         web_bind=settings.web_bind,
     )
+    app_logging.rate_limit_library_logs()  # Faust and aiokafka are imported by now
     source_topics = [s.topic for s in loaded.policy.sources]
     metrics = WorkerMetrics({s.topic: s.name for s in loaded.policy.sources})
     metrics.set_policy(loaded.policy.id, loaded.policy.version, loaded.content_hash)
@@ -129,21 +185,16 @@ def create_app(
             ]
             health.batch_started()
             started = time.perf_counter()
-            try:
-                states = tables.read(events) if tables else None
-                stats = await pipeline.process(records, states)
-                if tables and stats.states:
-                    tables.write(events, stats.states)  # before the batch is acknowledged
-            except Exception as exc:
-                # Faust acknowledges a take_events batch even when the loop body raises, which would commit
-                # offsets of events that have neither an output nor a dead letter (a delivery failure, a dead
-                # child process, a bug). Stop without committing instead; on restart the batch is processed
-                # again (at-least-once). Our own errors never hold values (the CrmAnonymizerError contract), so
-                # their message is logged; anything else (a dead child, a library error) by type alone.
-                ours = isinstance(exc, CrmAnonymizerError)
-                log.critical("batch_failed_stopping", error=type(exc).__name__, detail=str(exc)[:200] if ours else "")
-                health.failed = True
-                os._exit(70)
+            persist = None
+            if tables:
+
+                def persist(stats: BatchStats, events: Any = events, tables: SubjectStateTables = tables) -> None:
+                    if stats.states:
+                        tables.write(events, stats.states)  # before the batch is acknowledged
+
+            stats = await process_or_stop(
+                pipeline, records, states=tables.read(events) if tables else None, persist=persist
+            )
             health.batch_done()
             metrics.observe_batch(records, COUNTERS.add_to(stats), time.perf_counter() - started)
             log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)

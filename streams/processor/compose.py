@@ -20,7 +20,9 @@ from streams.subject_state import derive_state_key, uses_subject_state
 
 
 def kafka_sink(settings: Settings) -> KafkaSink:
-    return KafkaSink(settings.connection, linger_ms=settings.producer_linger_ms)
+    return KafkaSink(
+        settings.connection, linger_ms=settings.producer_linger_ms, max_record_bytes=settings.max_record_bytes
+    )
 
 
 def state_secret(settings: Settings) -> bytes:
@@ -29,7 +31,9 @@ def state_secret(settings: Settings) -> bytes:
     return derive_state_key(keyring.get(None)[1])
 
 
-def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipeline:
+def build_pipeline(
+    settings: Settings, loaded: LoadedPolicy, sink: Sink, *, published_outcome: str = "PUBLISHED"
+) -> Pipeline:
     """The in-process pipeline over ``sink``; keys and the dead-letter key come from ``settings``."""
     keyring = keyring_from_settings(settings)
     sealer = DeadLetterSealer(
@@ -45,4 +49,6 @@ def build_pipeline(settings: Settings, loaded: LoadedPolicy, sink: Sink) -> Pipe
         audit_topic=settings.audit_topic,
         dead_letter_topic=settings.dead_letter_topic,
         state_secret=derive_state_key(keyring.get(None)[1]) if uses_subject_state(loaded.policy) else None,
+        max_record_bytes=settings.max_record_bytes,
+        published_outcome=published_outcome,
     )

@@ -81,6 +81,8 @@ class Pipeline:
         audit_topic: str,
         dead_letter_topic: str,
         state_secret: bytes | None = None,
+        max_record_bytes: int = 1_000_000,
+        published_outcome: str = "PUBLISHED",
     ) -> None:
         self._policy = loaded.policy
         self._ref = PolicyRef(loaded.policy.id, loaded.policy.version, loaded.content_hash)
@@ -90,6 +92,8 @@ class Pipeline:
         self._sealer = sealer
         self._audit_topic = audit_topic
         self._dead_letter_topic = dead_letter_topic
+        self._max_record_bytes = max_record_bytes
+        self._published_outcome = published_outcome  # REPLAYED when replaying dead letters
         self._plans: dict[str, dict[tuple[str, int], _Plan[Any] | AnonymizationError]] = {"key": {}, "value": {}}
         self._kafka_timestamps = {s.topic: kafka_timestamp_action(s) for s in loaded.policy.sources}
         self._state_secret = state_secret  # None: no durable subject state (DP falls back to per-process caches)
@@ -198,6 +202,9 @@ class Pipeline:
             return _Prepared(record, source, ids[0], key, key_plan, ids[1], value, value_plan, state)
         except AnonymizationError as exc:
             raise _Failed(record, exc, (ids[0], ids[1])) from None
+        except Exception as exc:  # a bug or a library error on this record: its record fails, not the worker
+            error = _unexpected("preparing the record", exc)
+            raise _Failed(record, error, (ids[0], ids[1])) from None
 
     def state_key(self, record: RawRecord) -> bytes | None:
         if self._state_secret is None:
@@ -266,8 +273,16 @@ class Pipeline:
                     if item.value_plan is not None and outcome.value is not None
                     else None
                 )
-            except AnonymizationError as exc:
-                self._dead_letter(item.record, exc, (item.key_id, item.value_id), stats, item.source)
+            except Exception as exc:
+                error = exc if isinstance(exc, AnonymizationError) else _unexpected("encoding the output", exc)
+                self._dead_letter(item.record, error, (item.key_id, item.value_id), stats, item.source)
+                continue
+            headers = self._provenance + source_headers(item.record)
+            if record_size(key_bytes, value_bytes, headers) > self._max_record_bytes:
+                error = AnonymizationError(
+                    ReasonCode.RECORD_TOO_LARGE, f"the output is larger than {self._max_record_bytes} bytes"
+                )
+                self._dead_letter(item.record, error, (item.key_id, item.value_id), stats, item.source)
                 continue
             # The output's timestamp is the input's, coarsened as the source's metadata policy says (default: to
             # the hour), so it cannot give away what the row's date transforms hid. A record without one would be
@@ -277,7 +292,7 @@ class Pipeline:
                 item.source.output_topic,
                 key_bytes,
                 value_bytes,
-                self._provenance,
+                headers,
                 output_timestamp(self._kafka_timestamps[item.source.topic], timestamp),
             )
             sent.append((item, outcome, delivery))
@@ -301,7 +316,7 @@ class Pipeline:
             audit = anonymization_audit(
                 self._position(item.record),
                 self._ref,
-                outcome="PUBLISHED",
+                outcome=self._published_outcome,
                 operation=outcome.operation,
                 output_topic=item.source.output_topic,
                 schema_ids_in=(item.key_id, item.value_id),
@@ -316,15 +331,58 @@ class Pipeline:
             tail_key = (outcome.actions, outcome.uncovered, outcome.epsilon)
             self._send_audit(item.record, audit, stats, tail_key)
         await self._sink.drain()
-        refused = [d.error for d in self._must_deliver if d.error is not None]
-        self._must_deliver.clear()
-        if refused:
-            raise DeliveryError(f"{len(refused)} audit/dead-letter records not written: {sorted(set(refused))}")
+        self._raise_if_refused()
         for key, state in loaded.items():
             encoded = encode_state(state)
             if encoded != (states or {}).get(key, encode_state({})):
                 stats.states[key] = encoded
         return stats
+
+    def _encode_letter(self, letter: dict[str, Any], overhead: int) -> bytes:
+        """The dead letter's bytes; if it cannot be encoded (an id out of range, a bug) or would be larger than
+        the broker takes, a minimal form that always encodes: position, reason, and the sealed payload while
+        it fits (else the raw record stays only at its source position, which the letter names)."""
+        assert self._dead_letter_schema is not None
+        schema_id, parsed = self._dead_letter_schema
+        try:
+            body = wire.encode(schema_id, parsed, letter)
+            if len(body) + overhead <= self._max_record_bytes:
+                return body
+            problem = "larger than the record size limit"
+        except Exception as exc:
+            problem = f"not encodable ({type(exc).__name__})"
+        minimal = {**letter, "key_schema_id": None, "value_schema_id": None, "field": None}
+        minimal["reason_detail"] = f"{minimal_text(letter.get('reason_detail'))}; dead letter {problem}"
+        body = wire.encode(schema_id, parsed, minimal)
+        if len(body) + overhead > self._max_record_bytes:
+            minimal.update(encrypted_key=None, encrypted_value=None, encrypted_headers=None)
+            minimal["reason_detail"] += "; sealed payload omitted, the raw record stays at its source position"
+            body = wire.encode(schema_id, parsed, minimal)
+        log.error(
+            "dead_letter_minimal",
+            topic=letter["source_topic"],
+            partition=letter["source_partition"],
+            offset=letter["source_offset"],
+            problem=problem,
+        )
+        return body
+
+    async def reject(self, records: Sequence[RawRecord], error: AnonymizationError) -> BatchStats:
+        """Dead-letter ``records`` with ``error`` without decoding them (records that crashed a process)."""
+        if self._audit_schema_id is None:
+            await self.start()
+        stats = BatchStats()
+        for record in records:
+            self._dead_letter(record, error, (None, None), stats)
+        await self._sink.drain()
+        self._raise_if_refused()
+        return stats
+
+    def _raise_if_refused(self) -> None:
+        refused = [d.error for d in self._must_deliver if d.error is not None]
+        self._must_deliver.clear()
+        if refused:
+            raise DeliveryError(f"{len(refused)} audit/dead-letter records not written: {sorted(set(refused))}")
 
     @staticmethod
     def _position(record: RawRecord) -> SourcePosition:
@@ -334,8 +392,20 @@ class Pipeline:
         assert self._audit_schema_id is not None
         stats.note_audited(record.topic)
         audit_key = f"{record.topic}/{record.partition}".encode()
-        body = wire.HEADER.pack(wire.MAGIC, self._audit_schema_id) + self._audit_encoder.encode(audit, tail_key)
-        self._must_deliver.append(self._sink.send(self._audit_topic, audit_key, body, []))
+        try:
+            encoded = self._audit_encoder.encode(audit, tail_key)
+        except Exception as exc:
+            # Never an audit-less record: the minimal audit (position, outcome, reason) always encodes.
+            log.error(
+                "audit_encode_failed",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                error=type(exc).__name__,
+            )
+            encoded = self._audit_encoder.encode(minimal_audit(audit), ("minimal",))
+        body = wire.HEADER.pack(wire.MAGIC, self._audit_schema_id) + encoded
+        self._must_deliver.append(self._sink.send(self._audit_topic, audit_key, body, source_headers(record)))
 
     def _dead_letter(
         self,
@@ -366,13 +436,10 @@ class Pipeline:
             schema_ids=schema_ids,
             policy=self._ref,
         )
-        schema_id, parsed = self._dead_letter_schema
-        delivery = self._sink.send(
-            self._dead_letter_topic,
-            f"{record.topic}/{record.partition}".encode(),
-            wire.encode(schema_id, parsed, letter),
-            [("crm-anonymizer-reason", str(error.code).encode())],
-        )
+        dlq_key = f"{record.topic}/{record.partition}".encode()
+        dlq_headers = [("crm-anonymizer-reason", str(error.code).encode()), *source_headers(record)]
+        body = self._encode_letter(letter, record_size(dlq_key, None, dlq_headers))
+        delivery = self._sink.send(self._dead_letter_topic, dlq_key, body, dlq_headers)
         self._must_deliver.append(delivery)
         stats.note_dead_lettered(record.topic, str(error.code))
         audit = anonymization_audit(
@@ -385,3 +452,45 @@ class Pipeline:
             reason_code=str(error.code),
         )
         self._send_audit(record, audit, stats)
+
+
+def source_headers(record: RawRecord) -> Headers:
+    """The input's position on every output, audit and dead letter: a consumer drops redeliveries by it (the
+    worker is at-least-once; after a crash a batch is processed again)."""
+    return [
+        ("crm-anonymizer-source-topic", record.topic.encode()),
+        ("crm-anonymizer-source-partition", str(record.partition).encode()),
+        ("crm-anonymizer-source-offset", str(record.offset).encode()),
+    ]
+
+
+RECORD_OVERHEAD_BYTES = 1024  # record and batch framing on top of key, value and headers, rounded up
+
+
+def record_size(key: bytes | None, value: bytes | None, headers: Headers) -> int:
+    """What the broker and librdkafka count against their message size limits, with framing rounded up."""
+    return len(key or b"") + len(value or b"") + sum(len(k) + len(v) for k, v in headers) + RECORD_OVERHEAD_BYTES
+
+
+def minimal_text(text: Any) -> str:
+    return text[:500] if isinstance(text, str) else ""
+
+
+def minimal_audit(audit: dict[str, Any]) -> dict[str, Any]:
+    """An audit that always encodes: position, outcome and reason of ``audit``, everything else empty."""
+    return {
+        **audit,
+        "key_schema_id_in": None,
+        "value_schema_id_in": None,
+        "key_schema_id_out": None,
+        "value_schema_id_out": None,
+        "operation": None,
+        "field_actions": [],
+        "uncovered_fields": [],
+        "epsilon_spent": {},
+        "actor": None,
+    }
+
+
+def _unexpected(stage: str, exc: Exception) -> AnonymizationError:
+    return AnonymizationError(ReasonCode.INTERNAL_ERROR, f"{stage} raised {type(exc).__name__}")

@@ -23,6 +23,14 @@ from streams.transforms.base import BatchContext, Transform, wrong_type
 from streams.transforms.rule import BuildContext, RuleBase
 
 FIXED_MASK_LENGTH = 4
+PHONE_PUNCTUATION = "+-(). "
+
+
+def _number_part(text: str) -> str:
+    end = 0
+    while end < len(text) and (text[end].isdigit() or text[end] in PHONE_PUNCTUATION):
+        end += 1
+    return text[:end]
 
 
 class Mask(Transform):
@@ -70,17 +78,26 @@ class Mask(Transform):
         return f"{masked_local}@{self.char * FIXED_MASK_LENGTH}{dot}{tld}"
 
     def _phone(self, text: str) -> str:
+        """Digits masked but the last ``keep_last`` of the number; only the number's own punctuation is kept.
+
+        The number is the longest prefix of digits and ``+-(). ``; whatever follows it (a comment, a name, an
+        address: ``+44 20 7946 0000 (home of Jane Doe)``) is masked whole, so no text is released.
+        """
+        number = _number_part(text)
+        rest = text[len(number) :]
         keep_last = self.keep_last or 2
-        digits_total = sum(ch.isdigit() for ch in text)
+        digits_total = sum(ch.isdigit() for ch in number)
         keep_from = digits_total - keep_last
         out: list[str] = []
         seen = 0
-        for ch in text:
+        for ch in number:
             if ch.isdigit():
                 out.append(ch if seen >= keep_from else self.char)
                 seen += 1
             else:
                 out.append(ch)
+        if rest:
+            out.append(self.char * (len(rest) if self.preserve_length else FIXED_MASK_LENGTH))
         return "".join(out)
 
     def _mask(self, value: object) -> str:
@@ -90,13 +107,15 @@ class Mask(Transform):
         if style == "auto":
             if "@" in value:
                 style = "email"
-            elif sum(ch.isdigit() for ch in value) >= 7 and all(ch.isdigit() or ch in "+-(). " for ch in value):
+            elif sum(ch.isdigit() for ch in value) >= 7 and all(
+                ch.isdigit() or ch in PHONE_PUNCTUATION for ch in value
+            ):
                 style = "phone"
             else:
                 style = "plain"
         if style == "email" and "@" in value:
             return self._email(value)
-        if style == "phone" and sum(ch.isdigit() for ch in value) > (self.keep_last or 2) + 3:
+        if style == "phone" and sum(ch.isdigit() for ch in _number_part(value)) > (self.keep_last or 2) + 3:
             return self._phone(value)
         return self._plain(value, self.keep_first, self.keep_last)
 

@@ -104,18 +104,53 @@ class ArrayTransform(_ElementwiseTransform):
 
 
 class MapTransform(_ElementwiseTransform):
+    """Map values through the element transform, and map keys through ``key_transform`` (keys are data too:
+    ``{"ada@example.com": "vip"}``). Keys that collide after their transform fail the record (a merge would
+    lose values silently)."""
+
     name = "map"
     accepts = frozenset({"map"})
     container = "map"
+
+    def __init__(
+        self,
+        element: Transform,
+        element_nullable: bool,
+        output_schema: AvroType,
+        key_transform: Transform | None = None,
+    ) -> None:
+        super().__init__(element, element_nullable, output_schema)
+        self.key_transform = key_transform
+
+    @property
+    def label(self) -> str:
+        keys = self.key_transform.label if self.key_transform is not None else "keep"
+        return f"{self.name}({self.element.label}; keys {keys})"
 
     def _items(self, container: Any) -> list[Any]:
         if not isinstance(container, dict):
             raise wrong_type("map", container, "map")
         return list(container.values())
 
+    def _keys(self, values: Sequence[Any], ctx: BatchContext) -> list[list[Any]]:
+        per_map = [list(container) for container in values]
+        if self.key_transform is None:
+            return per_map
+        flat = [k for keys in per_map for k in keys]
+        subjects = (
+            tuple(ctx.subject_keys[i] for i, keys in enumerate(per_map) for _ in keys) if ctx.subject_keys else ()
+        )
+        done = iter(self.key_transform.apply(flat, BatchContext(subjects)) if flat else [])
+        out = [[next(done) for _ in keys] for keys in per_map]
+        for keys in out:
+            if len(set(keys)) != len(keys):
+                raise AnonymizationError(ReasonCode.TRANSFORM_FAILED, "map keys collide after their transform")
+        return out
+
     def apply(self, values: Sequence[Any], ctx: BatchContext) -> list[Any]:
         results, slots = self._transform_flat(values, ctx)
+        keys = self._keys(values, ctx)
         return [
-            {k: (results[j] if j >= 0 else None) for k, j in zip(container, mine, strict=True)}
-            for container, mine in zip(values, slots, strict=True)
+            {k: (results[j] if j >= 0 else None) for k, j in zip(new_keys, mine, strict=True)}
+            for new_keys, mine in zip(keys, slots, strict=True)
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,10 @@ import pytest
 from streams.kafka.config import admin_client
 from streams.settings import Settings
 from tests.integration.support import Deployment, deployed_worker
+
+# The integration suite runs on the single-broker local services: topics with replication factor 1 are
+# allowed there only by this explicit flag (workers started by the tests inherit it).
+os.environ.setdefault("CRM_ANON_LOCAL_SERVICES", "1")
 
 
 @pytest.fixture(scope="session")

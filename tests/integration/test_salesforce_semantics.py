@@ -55,6 +55,10 @@ PROVENANCE = (
     "crm-anonymizer-policy-version",
     "crm-anonymizer-policy-hash",
     "crm-anonymizer-processor-version",
+    # The input's position, so a consumer can drop redeliveries (at-least-once).
+    "crm-anonymizer-source-topic",
+    "crm-anonymizer-source-partition",
+    "crm-anonymizer-source-offset",
 )
 # Headers a Pub/Sub-to-Kafka bridge might add, carrying raw values: the worker must not forward them.
 BRIDGE_HEADERS = ("sfdc-record-id", "sfdc-commit-user")
@@ -160,17 +164,23 @@ class Expect:
         if kind == "tokenize":
             return self.token(value, rule["scope"], rule.get("normalize", "none"))
         if kind == "mask" and rule.get("style") == "phone":
+            # The number (digits and "+-(). ") keeps its punctuation and its last digits; whatever follows it
+            # (an extension "x123", a comment) is masked whole: the phone mask releases no text.
             keep = rule.get("keep_last", 2)
-            digits = sum(ch.isdigit() for ch in value)
+            end = 0
+            while end < len(value) and (value[end].isdigit() or value[end] in "+-(). "):
+                end += 1
+            number, rest = value[:end], value[end:]
+            digits = sum(ch.isdigit() for ch in number)
             assert digits > keep + 3, "a phone the generator makes has enough digits to be masked digit by digit"
             seen, out = 0, []
-            for ch in value:
+            for ch in number:
                 if ch.isdigit():
                     out.append(ch if seen >= digits - keep else "*")
                     seen += 1
                 else:
                     out.append(ch)
-            return "".join(out)
+            return "".join(out) + ("****" if rest else "")
         if kind == "mask":  # a name: the first character(s) and a fixed run of four, or all four when too short
             first = rule.get("keep_first", 1)
             return value[:first] + "****" if len(value) - first >= max(2, len(value) // 2) else "****"

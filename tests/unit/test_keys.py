@@ -71,3 +71,29 @@ def test_keyring_from_settings() -> None:
     assert enc_key not in repr(both)
     with pytest.raises(ValueError, match="CRM_ANON_TOKENIZATION_KEY"):
         keyring_from_settings(Settings(tokenization_key=SecretStr("")))
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        ({"encryption_key_id": "k1"}, "CRM_ANON_ENCRYPTION_KEY_ID equals CRM_ANON_TOKENIZATION_KEY_ID"),
+        ({"dead_letter_key_id": "e1"}, "CRM_ANON_DEAD_LETTER_KEY_ID equals CRM_ANON_ENCRYPTION_KEY_ID"),
+    ],
+)
+def test_one_key_id_for_two_purposes_is_refused(ids: dict[str, str], message: str) -> None:
+    from pydantic import SecretStr
+
+    from streams.errors import ConfigError
+    from streams.keys import keyring_from_settings
+    from streams.settings import Settings
+
+    key = SecretStr("11" * 32)
+    settings = Settings(
+        tokenization_key=key,
+        tokenization_key_id="k1",
+        encryption_key=SecretStr("22" * 32),
+        dead_letter_key=key,
+        **ids,
+    )
+    with pytest.raises(ConfigError, match=message):
+        keyring_from_settings(settings)

@@ -426,3 +426,18 @@ def status(settings: LocalServicesSettings) -> dict[str, ServiceStatus]:
             address=service.address,
         )
     return result
+
+
+def restart_kafka(settings: LocalServicesSettings, *, timeout: float = 120.0) -> float:
+    """Stop the broker (SIGTERM), keep its data, start it again; returns the seconds it was not answering
+    (the chaos suite's broker restart)."""
+    paths = _Paths.of(settings)
+    kafka = next(s for s in _services(settings, paths) if s.name == "kafka")
+    stopped_at = time.monotonic()
+    with _process.locked(paths.pids / ".lock"):
+        pid = _process.read_pid(kafka.pid_file)
+        if pid is not None:
+            _process.terminate(pid, kafka.marker, timeout=60)
+        _process.remove_pid(kafka.pid_file)
+    up(settings, timeout=timeout)
+    return time.monotonic() - stopped_at

@@ -797,7 +797,7 @@ def test_generated_traffic_through_the_pipeline(
     pipeline = Pipeline(
         example_policy,
         KEYRING,
-        SchemaCache(registry, max_retry_s=0),
+        SchemaCache(registry),
         sink,
         DeadLetterSealer(DEAD_LETTER_KEY, DEAD_LETTER_KEY_ID),
         audit_topic="sfdc.audit.test",

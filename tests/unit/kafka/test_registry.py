@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from streams.errors import AnonymizationError, ReasonCode
+from streams.errors import AnonymizationError, ReasonCode, RegistryError
 from streams.kafka.registry import SchemaCache
 
 RECORD = {"type": "record", "name": "t.R", "fields": [{"name": "id", "type": "long"}]}
@@ -55,7 +55,7 @@ def test_writer_schema_is_fetched_once_and_parsed() -> None:
 
 def test_unknown_schema_id_is_a_per_event_error_and_cached() -> None:
     client = CountingClient(mock_client())
-    cache = SchemaCache(client, max_retry_s=0)  # type: ignore[arg-type]
+    cache = SchemaCache(client)  # type: ignore[arg-type]
 
     async def run() -> list[AnonymizationError]:
         errors = []
@@ -88,41 +88,110 @@ def test_register_is_cached_per_subject_and_schema() -> None:
 
 
 class FlakyClient:
-    def __init__(self, failures: int, status: int) -> None:
+    """Fails the first ``failures`` calls with ``error`` (a SchemaRegistryError or a connection error)."""
+
+    def __init__(self, failures: int, error: Exception) -> None:
         self.failures = failures
-        self.status = status
+        self.error = error
         self.calls = 0
+        self.register_calls = 0
 
     def get_schema(self, schema_id: int) -> Schema:
         self.calls += 1
         if self.calls <= self.failures:
-            raise SchemaRegistryError(self.status, self.status * 100, "unavailable")
+            raise self.error
         return Schema(json.dumps(RECORD), "AVRO")
 
+    def get_versions(self, subject: str) -> list[int]:
+        return self.get_schema(0) and [1]  # type: ignore[return-value]
 
-def test_transient_registry_errors_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def no_sleep(_: float) -> None:
-        return None
+    def register_schema(self, subject: str, schema: Schema) -> int:
+        self.register_calls += 1
+        self.get_schema(0)
+        return 7
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    waited: list[float] = []
+
+    async def no_sleep(delay: float) -> None:
+        waited.append(delay)
 
     monkeypatch.setattr("streams.kafka.registry.asyncio.sleep", no_sleep)
-    client = FlakyClient(failures=2, status=503)
-    cache = SchemaCache(client, max_retry_s=60)  # type: ignore[arg-type]
+    return waited
+
+
+TRANSIENT = [
+    SchemaRegistryError(503, 50301, "unavailable"),
+    SchemaRegistryError(500, 50001, "error"),
+    SchemaRegistryError(401, 40101, "unauthorized"),
+    SchemaRegistryError(403, 40301, "forbidden"),
+    SchemaRegistryError(429, 42901, "slow down"),
+    SchemaRegistryError(404, -1, "a proxy's bare 404"),
+    ConnectionRefusedError(),
+    TimeoutError(),
+]
+
+
+@pytest.mark.parametrize("error", TRANSIENT, ids=lambda e: type(e).__name__ + str(getattr(e, "http_status_code", "")))
+def test_transient_registry_errors_stall_never_dead_letter(error: Exception, sleeps: list[float]) -> None:
+    """A long outage (500 failed calls) stalls the caller with bounded backoff, then the schema is served."""
+    client = FlakyClient(failures=500, error=error)
+    cache = SchemaCache(client)  # type: ignore[arg-type]
     writer = asyncio.run(cache.writer_schema(1))
     assert writer.schema == RECORD
-    assert client.calls == 3
+    assert client.calls == 501
+    assert max(sleeps) == 5.0 and sleeps[0] < sleeps[1]  # exponential, bounded
+    assert cache.stall.stalls == 1 and cache.stall.failed_calls == 500
 
 
-def test_registry_unavailable_after_retry_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def no_sleep(_: float) -> None:
-        return None
+def test_backoff_is_per_client_not_per_record(sleeps: list[float]) -> None:
+    """Records behind a stalled one do not each restart the backoff from the first delay."""
+    client = FlakyClient(failures=20, error=SchemaRegistryError(503, 50301, "unavailable"))
+    cache = SchemaCache(client)  # type: ignore[arg-type]
+    stall = cache.stall
+    for _ in range(10):
+        stall.failed("get_schema", "HTTP 503")
+    assert stall.failed("get_schema", "HTTP 503") == 5.0
+    stall.succeeded()
+    assert stall.failed("get_schema", "HTTP 503") == 0.2
+    assert stall.stalls == 2
 
-    monkeypatch.setattr("streams.kafka.registry.asyncio.sleep", no_sleep)
-    client = FlakyClient(failures=10_000, status=503)
-    cache = SchemaCache(client, max_retry_s=1.0)  # type: ignore[arg-type]
+
+def test_stall_is_logged_once_per_stall(sleeps: list[float]) -> None:
+    from structlog.testing import capture_logs
+
+    client = FlakyClient(failures=50, error=SchemaRegistryError(503, 50301, "unavailable"))
+    with capture_logs() as logs:
+        asyncio.run(SchemaCache(client).writer_schema(1))  # type: ignore[arg-type]
+    events = [entry["event"] for entry in logs]
+    assert events.count("registry_stalled") == 1
+    assert events.count("registry_recovered") == 1
+    assert len(events) == 2
+
+
+def test_a_401_while_registering_is_not_cached(sleeps: list[float]) -> None:
+    client = FlakyClient(failures=3, error=SchemaRegistryError(401, 40101, "unauthorized"))
+    cache = SchemaCache(client)  # type: ignore[arg-type]
+    assert asyncio.run(cache.register("out-value", RECORD)) == 7
+
+
+@pytest.mark.parametrize("status", [409, 422])
+def test_a_definitive_refusal_to_register_is_raised(status: int, sleeps: list[float]) -> None:
+    client = FlakyClient(failures=10, error=SchemaRegistryError(status, status * 100 + 1, "incompatible"))
+    with pytest.raises(RegistryError) as info:
+        asyncio.run(SchemaCache(client).register("out-value", RECORD))  # type: ignore[arg-type]
+    assert info.value.http_status == status
+    assert client.calls == 1 and sleeps == []
+
+
+def test_only_not_found_is_an_unknown_schema_id(sleeps: list[float]) -> None:
+    client = FlakyClient(failures=10, error=SchemaRegistryError(404, 40403, "schema not found"))
     with pytest.raises(AnonymizationError) as info:
-        asyncio.run(cache.writer_schema(1))
-    assert info.value.code is ReasonCode.REGISTRY_UNAVAILABLE
-    assert client.calls > 1
+        asyncio.run(SchemaCache(client).writer_schema(1))  # type: ignore[arg-type]
+    assert info.value.code is ReasonCode.UNKNOWN_SCHEMA_ID
+    assert client.calls == 1 and sleeps == []
 
 
 def test_non_avro_writer_schema_is_refused() -> None:

@@ -58,3 +58,15 @@ def test_delivery_error_lands_on_the_records_delivery_by_name() -> None:
 
 def test_drain_with_nothing_sent_returns(make_sink: Callable[[], KafkaSink]) -> None:
     asyncio.run(make_sink().drain())
+
+
+def test_a_record_librdkafka_refuses_to_queue_is_that_records_delivery_error() -> None:
+    """The reported crash: produce() raised MSG_SIZE_TOO_LARGE out of the sink (only BufferError was caught)."""
+    sink = KafkaSink(ConnectionSettings(kafka_bootstrap=UNREACHABLE), drain_timeout_s=0.3, max_record_bytes=10_000)
+    try:
+        delivery = sink.send("anon.t", b"k", b"CANARY-" * 5_000, [])
+        assert delivery.error == "MSG_SIZE_TOO_LARGE"
+        asyncio.run(sink.drain())  # nothing was queued
+    finally:
+        sink._producer.purge()
+        sink._producer.flush(0)

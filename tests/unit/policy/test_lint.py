@@ -453,3 +453,31 @@ def test_a_kept_exact_envelope_time_exposes_even_a_year(
     report = lint(write_policy(tmp_path, data), keyring)
     finding = next(f for f in report.findings if f.code == "time.generalize_exposed" and f.path == "created_at")
     assert "envelope.source.ts_ms keeps the event time exactly" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("rule", "hint"),
+    [("Email", "did you mean 'email'?"), ("emial", "did you mean 'email'?"), ("no_such_field", "")],
+)
+def test_a_rule_that_matches_no_field_is_an_error_that_blocks_the_worker(
+    tmp_path: Path, crm_data: dict[str, Any], keyring: KeyRing, rule: str, hint: str
+) -> None:
+    """The reported fail-open: under ``default: keep`` a misspelt rule left the raw value going out."""
+    from streams.policy.lint import BLOCKING_AT_START
+
+    data = variant(crm_data)
+    source = next(s for s in data["sources"] if s["name"] == "contacts")
+    source["default"] = "keep"
+    fields = contacts_fields(data)
+    fields[rule] = fields.pop("email")
+    report = lint(write_policy(tmp_path, data), keyring)
+    unmatched = [f for f in report.findings if f.code == "unmatched_rule"]
+    assert [(f.level, f.source, f.path) for f in unmatched] == [("error", "contacts", rule)]
+    assert hint in unmatched[0].message
+    assert "unmatched_rule" in BLOCKING_AT_START
+    assert not report.ok
+
+
+def test_salesforce_object_prefixed_and_id_rules_count_as_matched(keyring: KeyRing) -> None:
+    report = lint(CRM_POLICY, keyring)
+    assert "unmatched_rule" not in codes(report)

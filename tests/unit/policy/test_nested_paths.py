@@ -81,6 +81,7 @@ RULES = """\
       address.street: drop
       phones[]: {transform: mask, style: phone}
       attributes{}: {transform: tokenize, scope: attr}
+      attributes{keys}: keep
       contacts[].email: {transform: tokenize, scope: email}
       contacts[].role: keep
       tags[]: {transform: tokenize, scope: tag}

@@ -76,7 +76,7 @@ class Harness:
         return Pipeline(
             self.loaded,
             self.keyring,
-            SchemaCache(registry, max_retry_s=0),
+            SchemaCache(registry),
             self.sink,
             self.sealer,
             audit_topic=AUDIT_TOPIC,
@@ -403,11 +403,12 @@ def test_plans_and_schemas_are_reused_across_batches(harness: Harness) -> None:
 
 
 class OutageRegistry:
-    """Delegates to the mock registry; while ``down``, registering output subjects fails with HTTP 503."""
+    """Delegates to the mock registry; registering output subjects fails with ``error`` for ``failures`` calls."""
 
-    def __init__(self, inner: SchemaRegistryClient) -> None:
+    def __init__(self, inner: SchemaRegistryClient, failures: int, error: Exception) -> None:
         self.inner = inner
-        self.down = False
+        self.failures = failures
+        self.error = error
 
     def get_schema(self, schema_id: int) -> Schema:
         return self.inner.get_schema(schema_id)
@@ -419,33 +420,51 @@ class OutageRegistry:
         return self.inner.set_compatibility(subject_name, level)
 
     def register_schema(self, subject: str, schema: Schema) -> int:
-        if self.down and subject.startswith("anon."):
-            raise SchemaRegistryError(503, 50301, "registry unavailable")
+        if self.failures > 0 and subject.startswith("anon."):
+            self.failures -= 1
+            raise self.error
         return self.inner.register_schema(subject, schema)
 
 
-def test_transient_registry_outage_does_not_poison_later_batches(harness: Harness) -> None:
-    """Once the registry is back, events of the same schema must be published again, not dead-lettered forever."""
-    outage = OutageRegistry(harness.registry)
+@pytest.mark.parametrize(
+    "error",
+    [
+        SchemaRegistryError(503, 50301, "registry unavailable"),
+        SchemaRegistryError(401, 40101, "unauthorized"),
+        SchemaRegistryError(403, 40301, "forbidden"),
+        ConnectionRefusedError(),
+    ],
+    ids=["503", "401", "403", "refused"],
+)
+def test_transient_registry_outage_stalls_and_never_dead_letters(
+    harness: Harness, error: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's words: a transient outage stalls the batch, it never dead-letters good events, and it is
+    not cached as a property of the schema (the same schema publishes once the registry answers)."""
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    monkeypatch.setattr("streams.kafka.registry.asyncio.sleep", no_sleep)
+    outage = OutageRegistry(harness.registry, failures=0, error=error)
     pipeline = harness.make_pipeline(outage)
 
     async def run() -> tuple[BatchStats, BatchStats]:
         await pipeline.start()
-        outage.down = True
+        outage.failures = 40
         during = await pipeline.process(
-            [harness.event(CONTACTS_TOPIC, {"id": 1}, contact_envelope("c", None, contact_row(id=1)))]
+            [harness.event(CONTACTS_TOPIC, {"id": i}, contact_envelope("c", None, contact_row(id=i))) for i in (1, 2)]
         )
-        outage.down = False
         after = await pipeline.process(
-            [harness.event(CONTACTS_TOPIC, {"id": 2}, contact_envelope("c", None, contact_row(id=2)))]
+            [harness.event(CONTACTS_TOPIC, {"id": 3}, contact_envelope("c", None, contact_row(id=3)))]
         )
         return during, after
 
     during, after = asyncio.run(run())
-    assert during.dead_lettered == 1
-    first_letter = harness.letters()[0][1]
-    assert first_letter["reason_code"] == str(ReasonCode.REGISTRY_UNAVAILABLE)
+    assert outage.failures == 0  # every failure was waited out
+    assert (during.published, during.dead_lettered) == (2, 0)
     assert (after.published, after.dead_lettered) == (1, 0)
+    assert harness.letters() == []
 
 
 def test_failed_drain_fails_the_batch(harness: Harness) -> None:

@@ -159,3 +159,14 @@ def test_long_plain_text_is_not_recoverable(text: str) -> None:
     out = Mask(keep_first=1, style="plain").mask(text)
     assert text not in out
     assert len(out) == 1 + FIXED_MASK_LENGTH
+
+
+def test_phone_mask_releases_no_text_after_the_number() -> None:
+    """The reported leak: every non-digit was kept (``+* *** *** **00 (home of Jane Doe, jane@doe.com)``)."""
+    value = "+44 20 7946 0000 (home of Jane Doe, jane@doe.com)"
+    out = Mask(style="phone", keep_last=2).mask(value)
+    assert out.startswith("+** ** **** **00")
+    for word in ("home", "Jane", "Doe", "jane", "doe.com", "@", ","):
+        assert word not in out
+    assert set(out) <= set("+*() 0")
+    assert "12" not in Mask(style="phone", keep_last=2).mask("(202) 555-0143 ext 12")

@@ -8,6 +8,7 @@ through librdkafka (see ``sink.py`` for why).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -92,7 +93,8 @@ def create_app(settings: Settings, loaded: LoadedPolicy | None = None) -> faust.
         web_port=settings.web_port,
         web_bind=settings.web_bind,
     )
-    app_logging.rate_limit_library_logs()  # Faust and aiokafka are imported by now
+    importlib.import_module("faust.transport.drivers.aiokafka")  # loaded lazily by the worker: loggers first
+    app_logging.rate_limit_library_logs()
     pipeline: BatchProcessor
     if settings.offload:
         pipeline = OffloadedPipeline(settings.model_copy(update={"policy_file": loaded.path}))

@@ -9,12 +9,22 @@ Idempotence keeps per-partition order across retries; acks=all.
 from __future__ import annotations
 
 import asyncio
+import time
 
+import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from streams.kafka.config import reliable_producer_config
 from streams.ports import Delivery, DeliveryError, Headers
 from streams.settings import ConnectionSettings
+
+log = structlog.get_logger(__name__)
+
+
+# librdkafka gives up on a record after message.timeout.ms (300 s by default) and reports it on its Delivery;
+# a drain waits a little longer than that, so an outage stalls the batch, it does not fail it early.
+DRAIN_TIMEOUT_S = 330.0
+DRAIN_CHUNK_S = 10.0
 
 
 class KafkaSink:
@@ -25,7 +35,7 @@ class KafkaSink:
         conn: ConnectionSettings,
         *,
         linger_ms: int = 5,
-        drain_timeout_s: float = 60.0,
+        drain_timeout_s: float = DRAIN_TIMEOUT_S,
         max_record_bytes: int = 1_000_000,
     ) -> None:
         self._producer = Producer(
@@ -70,9 +80,21 @@ class KafkaSink:
                 return delivery
 
     async def drain(self) -> None:
-        remaining = await asyncio.to_thread(self._producer.flush, self._drain_timeout_s)
-        if remaining:
-            raise DeliveryError(f"{remaining} records not delivered within {self._drain_timeout_s}s")
+        """Wait until every record sent has an answer. A broker that does not answer stalls this (logged once,
+        then every chunk); after ``drain_timeout_s`` the batch fails (the worker stops without committing)."""
+        started = time.monotonic()
+        stalled = False
+        while True:
+            left = self._drain_timeout_s - (time.monotonic() - started)
+            remaining = await asyncio.to_thread(self._producer.flush, max(0.0, min(DRAIN_CHUNK_S, left)))
+            if not remaining:
+                if stalled:
+                    log.info("broker_recovered", what="produce", stalled_s=round(time.monotonic() - started, 1))
+                return
+            if left <= DRAIN_CHUNK_S:
+                raise DeliveryError(f"{remaining} records not delivered within {self._drain_timeout_s}s")
+            log.warning("broker_stalled" if not stalled else "broker_still_stalled", what="produce", waiting=remaining)
+            stalled = True
 
     def close(self) -> None:
         self._producer.flush(self._drain_timeout_s)

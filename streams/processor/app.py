@@ -8,6 +8,7 @@ through librdkafka (see ``sink.py`` for why).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -118,7 +119,8 @@ def create_app(
         web_port=settings.web_port,
         web_bind=settings.web_bind,
     )
-    app_logging.rate_limit_library_logs()  # Faust and aiokafka are imported by now
+    importlib.import_module("faust.transport.drivers.aiokafka")  # loaded lazily by the worker: loggers first
+    app_logging.rate_limit_library_logs()
     source_topics = [s.topic for s in loaded.policy.sources]
     metrics = WorkerMetrics({s.topic: s.name for s in loaded.policy.sources})
     metrics.set_policy(loaded.policy.id, loaded.policy.version, loaded.content_hash)

@@ -88,7 +88,8 @@ def _ready() -> int:
 def _process(records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None = None) -> BatchStats:
     assert _pipeline is not None and _loop is not None
     try:
-        return COUNTERS.add_to(_loop.run_until_complete(_pipeline.process(records, states)))
+        run = _pipeline.process(records) if states is None else _pipeline.process(records, states)
+        return COUNTERS.add_to(_loop.run_until_complete(run))
     except Exception as exc:
         raise portable(exc) from None
 
@@ -189,7 +190,7 @@ class OffloadedPipeline:
         mid = len(records) // 2
         first = await self._isolate(records[:mid], budget, states)
         # The second half sees the subject states as the first half left them.
-        later = {**(states or {}), **first.states}
+        later = None if states is None else {**states, **first.states}
         second = await self._isolate(records[mid:], budget, later)
         return first.merged(second)
 

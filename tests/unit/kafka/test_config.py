@@ -28,10 +28,14 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> tls.Pki:
     return tls.ensure_local_pki(tmp_path_factory.mktemp("pki"))
 
 
-def test_plaintext_adds_nothing() -> None:
-    assert librdkafka_config(ConnectionSettings(kafka_bootstrap="b:1")) == {"bootstrap.servers": "b:1"}
+def test_plaintext_adds_no_security_settings() -> None:
+    config = librdkafka_config(ConnectionSettings(kafka_bootstrap="b:1"))
+    assert config["bootstrap.servers"] == "b:1"
+    assert not [k for k in config if k.startswith(("security.", "sasl.", "ssl."))]
+    assert set(config) == {"bootstrap.servers", "logger"}  # the logger: librdkafka's lines, rate-limited
     assert faust_broker_config(ConnectionSettings(kafka_bootstrap="b:1")) == {"broker": "kafka://b:1"}
-    assert registry_config(ConnectionSettings(registry_url="http://r")) == {"url": "http://r"}
+    registry = registry_config(ConnectionSettings(registry_url="http://r"))
+    assert registry == {"url": "http://r", "timeout": 10.0, "max.retries": 0}  # no auth, no TLS settings
 
 
 def test_sasl_ssl_scram_for_librdkafka_and_faust(pki: tls.Pki) -> None:

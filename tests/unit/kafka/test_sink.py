@@ -70,3 +70,28 @@ def test_a_record_librdkafka_refuses_to_queue_is_that_records_delivery_error() -
     finally:
         sink._producer.purge()
         sink._producer.flush(0)
+
+
+def test_a_broker_outage_stalls_the_drain_logged_then_fails_only_after_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reported exit: a drain failed 60 s into a broker restart while librdkafka would still deliver."""
+    import time
+
+    from structlog.testing import capture_logs
+
+    import streams.kafka.sink as sink_module
+
+    monkeypatch.setattr(sink_module, "DRAIN_CHUNK_S", 0.1)
+    sink = KafkaSink(ConnectionSettings(kafka_bootstrap=UNREACHABLE), drain_timeout_s=0.6)
+    try:
+        sink.send("anon.t", b"k", b"v", [])
+        started = time.monotonic()
+        with capture_logs() as logs, pytest.raises(DeliveryError):
+            asyncio.run(sink.drain())
+        assert time.monotonic() - started >= 0.5
+        events = [entry["event"] for entry in logs]
+        assert events[0] == "broker_stalled" and events.count("broker_stalled") == 1
+    finally:
+        sink._producer.purge()
+        sink._producer.flush(0)

@@ -566,7 +566,7 @@ def stateful_pipeline(harness: Harness, loaded: LoadedPolicy) -> Pipeline:
     return Pipeline(
         loaded,
         harness.keyring,
-        SchemaCache(harness.registry, max_retry_s=0),
+        SchemaCache(harness.registry),
         harness.sink,
         harness.sealer,
         audit_topic=AUDIT_TOPIC,

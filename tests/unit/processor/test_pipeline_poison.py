@@ -99,10 +99,10 @@ def test_an_unforeseen_transform_error_fails_its_record_only(harness: Harness, m
 
     real = streams.core.apply_plan
 
-    def flaky(plan: Any, rows: Any, out: Any, subjects: Any) -> None:
+    def flaky(plan: Any, rows: Any, out: Any, subjects: Any, *args: Any) -> None:
         if any(isinstance(r, dict) and r.get("city") == "Poison" for r in rows):
             raise OverflowError("value 1e999 quoted by a library")
-        real(plan, rows, out, subjects)
+        real(plan, rows, out, subjects, *args)
 
     monkeypatch.setattr(streams.core, "apply_plan", flaky)
     poison = harness.event(CONTACTS_TOPIC, {"id": 7}, contact_envelope("c", None, contact_row(id=7, city="Poison")))

@@ -92,17 +92,39 @@ def worker(policy_path: Path | None) -> None:
     faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
 
 
-def _check_connection(conn: ConnectionSettings, *, registry: bool = True) -> None:
-    """Wrong credentials or an untrusted certificate: one clear line and exit, not a client retry loop."""
+def _check_connection(conn: ConnectionSettings, *, registry: bool = True, remind_s: float = 30.0) -> None:
+    """Wrong credentials or an untrusted certificate: one clear line and exit, not a client retry loop. A broker
+    or registry that does not answer is waited for (a transient outage stalls, it never fails the start-up):
+    logged once, then every ``remind_s``."""
+    import time
+
+    import structlog
+
     from streams.errors import ConnectError
     from streams.kafka.check import check_kafka, check_registry
 
-    try:
-        check_kafka(conn)
-        if registry:
-            check_registry(conn)
-    except ConnectError as exc:
-        raise click.ClickException(str(exc)) from None
+    log = structlog.get_logger("streams.connect")
+    since: float | None = None
+    reminded = 0.0
+    while True:
+        try:
+            check_kafka(conn)
+            if registry:
+                check_registry(conn)
+            if since is not None:
+                log.info("dependency_answering", waited_s=round(time.monotonic() - since, 1))
+            return
+        except ConnectError as exc:
+            if not exc.transient:
+                raise click.ClickException(str(exc)) from None
+            now = time.monotonic()
+            if since is None:
+                since, reminded = now, now
+                log.warning("dependency_not_answering", detail=str(exc))
+            elif now - reminded >= remind_s:
+                reminded = now
+                log.warning("dependency_still_not_answering", detail=str(exc), waited_s=round(now - since, 1))
+            time.sleep(1.0)
 
 
 def _preflight(settings: Settings, loaded: LoadedPolicy) -> None:
@@ -312,8 +334,11 @@ def _risk_population(sample: int, topics: tuple[str, ...], limit: int | None) ->
     population = Population(description=f"snapshot of {', '.join(topics)}")
     registry = registry_client(settings.connection)
     writers: dict[int, Any] = {}
+    from streams.devtools.progress import tracked
+
     for topic in topics:
-        for rec in read_topic(settings.connection, topic)[:limit]:
+        snapshot = read_topic(settings.connection, topic)[:limit]
+        for rec in tracked(snapshot, len(snapshot), f"reading {topic}"):
             for frame in (rec.key, rec.value):
                 if frame and len(frame) > 5:
                     writers.setdefault(int.from_bytes(frame[1:5], "big"), None)
@@ -606,7 +631,10 @@ def deadletter_replay(reason: str | None, source: str | None, since: Any, until:
     totals = BatchStats()
 
     async def replay_all() -> None:
-        for start in range(0, len(plan.records), settings.batch_size):
+        from streams.devtools.progress import tracked
+
+        starts = range(0, len(plan.records), settings.batch_size)
+        for start in tracked(starts, len(starts), "replaying"):
             stats = await pipeline.process(plan.records[start : start + settings.batch_size])
             totals.published += stats.published
             totals.dead_lettered += stats.dead_lettered

@@ -111,4 +111,16 @@ class KafkaAdminError(CrmAnonymizerError, RuntimeError):
 
 class ConnectError(CrmAnonymizerError, RuntimeError):
     """The broker or the registry refused the connection for a reason retrying will not fix (credentials,
-    certificates). Names the address and the kind of failure, never a secret."""
+    certificates), or (``transient``) did not answer. Names the address and the kind of failure, never a
+    secret."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_connect_error, (str(self), self.transient))
+
+
+def _rebuild_connect_error(message: str, transient: bool) -> ConnectError:
+    return ConnectError(message, transient=transient)

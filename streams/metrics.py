@@ -66,10 +66,11 @@ class WorkerMetrics:
         self.batch_in_flight = gauge(
             "batch_in_flight_seconds", "Seconds the current batch has been in the pipeline (0: idle)."
         )
-        self.child_starts = counter(
-            "pipeline_child_starts",
-            "Pipeline child processes started by this worker (a dead child stops the worker, so > 1 never occurs "
-            "within one worker process; restarts show as container restarts).",
+        self.child_starts = counter("pipeline_child_starts", "Pipeline child processes started by this worker.")
+        self.child_restarts = counter(
+            "pipeline_child_restarts",
+            "Pipeline child processes restarted after dying (the record that killed one is isolated and "
+            "dead-lettered as processor.crashed).",
         )
         self.assigned_partitions = gauge("assigned_partitions", "Source partitions assigned to this worker.")
         self.build = Info("build", "Version and policy of this worker.", namespace=NAMESPACE, registry=self.registry)

@@ -62,16 +62,18 @@ def check_kafka(conn: ConnectionSettings, timeout_s: float = 15.0) -> None:
     if fatal:
         raise ConnectError(f"Kafka at {conn.kafka_bootstrap} ({conn.kafka_security_protocol}): {fatal[0]}")
     raise ConnectError(
-        f"Kafka at {conn.kafka_bootstrap} ({conn.kafka_security_protocol}) did not answer in {timeout_s:g} s"
+        f"Kafka at {conn.kafka_bootstrap} ({conn.kafka_security_protocol}) did not answer in {timeout_s:g} s",
+        transient=True,
     )
 
 
-def check_registry(conn: ConnectionSettings, timeout_s: float = 15.0) -> None:
-    """``GET /subjects`` with the configured auth and TLS; :class:`ConnectError` on 401/403 or a TLS error."""
+def check_registry(conn: ConnectionSettings, timeout_s: float | None = None) -> None:
+    """``GET /subjects`` with the configured auth and TLS; :class:`ConnectError` on 401/403 or a TLS error
+    (``transient`` when it does not answer within ``timeout_s``, default the registry timeout setting)."""
     try:
         response = httpx.get(
             f"{conn.registry_url.rstrip('/')}/subjects",
-            timeout=timeout_s,
+            timeout=timeout_s if timeout_s is not None else conn.registry_timeout_s,
             trust_env=False,
             **registry_http_options(conn),
         )
@@ -80,14 +82,20 @@ def check_registry(conn: ConnectionSettings, timeout_s: float = 15.0) -> None:
             raise ConnectError(
                 f"registry at {conn.registry_url}: TLS certificate not trusted (CRM_ANON_REGISTRY_SSL_CA_FILE)"
             ) from None
-        raise ConnectError(f"registry at {conn.registry_url} does not answer ({type(exc).__name__})") from None
+        raise ConnectError(
+            f"registry at {conn.registry_url} does not answer ({type(exc).__name__})", transient=True
+        ) from None
     except httpx.HTTPError as exc:
-        raise ConnectError(f"registry at {conn.registry_url} does not answer ({type(exc).__name__})") from None
+        raise ConnectError(
+            f"registry at {conn.registry_url} does not answer ({type(exc).__name__})", transient=True
+        ) from None
     if response.status_code in (401, 403):
         raise ConnectError(
             f"registry at {conn.registry_url} refused the credentials (HTTP {response.status_code}; "
             "CRM_ANON_REGISTRY_USERNAME / CRM_ANON_REGISTRY_PASSWORD)"
         )
+    if response.status_code >= 500 or response.status_code == 429:
+        raise ConnectError(f"registry at {conn.registry_url} answered HTTP {response.status_code}", transient=True)
     if response.status_code >= 400:
         raise ConnectError(f"registry at {conn.registry_url} answered HTTP {response.status_code}")
 

@@ -171,6 +171,7 @@ def create_app(
         await pipeline.start()
         if settings.offload:
             metrics.child_starts.inc()
+        seen_restarts = [0]
         # take_events (not take): the pipeline needs each record's topic, partition, offset and headers.
         async for events in stream.take_events(settings.batch_size, within=within):  # type: ignore[attr-defined]
             records = [
@@ -198,6 +199,10 @@ def create_app(
                 pipeline, records, states=tables.read(events) if tables else None, persist=persist
             )
             health.batch_done()
+            restarts = getattr(pipeline, "restarts", 0)  # the offloaded pipeline restarts a child that died
+            if restarts > seen_restarts[0]:
+                metrics.child_restarts.inc(restarts - seen_restarts[0])
+                seen_restarts[0] = restarts
             metrics.observe_batch(records, COUNTERS.add_to(stats), time.perf_counter() - started)
             log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)
 

@@ -30,4 +30,8 @@ def generated_events(size: int) -> Iterator[CdcEvent]:
 
 def generated(size: int) -> Population:
     """The generator's population of ``size`` (see the module docstring)."""
-    return from_events(generated_events(size), f"generator, size {size} (seeds 7 and 11)")
+    from streams.devtools.progress import tracked
+
+    total = size + max(1, size // 5) + size // 2 + max(1, size // 5) + size + size // 2  # about: changes vary
+    events = tracked(generated_events(size), total, "generating the population")
+    return from_events(events, f"generator, size {size} (seeds 7 and 11)")

@@ -21,6 +21,7 @@ import os
 import random
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from confluent_kafka import Consumer, Producer, TopicPartition
 from fastavro import parse_schema, schemaless_reader
 
@@ -252,6 +254,21 @@ def _position(record: Record) -> Position | None:
     return (headers[SOURCE_HEADERS[0]].decode(), int(headers[SOURCE_HEADERS[1]]), int(headers[SOURCE_HEADERS[2]]))
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _scrape(port: int) -> bytes:
+    """The worker's /metrics page (empty if it does not answer: the scan then has nothing, and says so)."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).content
+    except httpx.HTTPError:
+        return b""
+
+
 def _phase(name: str, started: float) -> None:
     print(f"chaos: {name} at {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
 
@@ -272,6 +289,7 @@ def run_chaos(base: Settings, config: ChaosConfig) -> dict[str, Any]:
         "CRM_ANON_LOG_FORMAT": "json",
         "CRM_ANON_LOCAL_SERVICES": "1",
         "CRM_ANON_STATE_DIR": str(settings.state_dir / f"chaos-{run_id}"),
+        "CRM_ANON_METRICS_PORT": str(_free_port()),  # scraped and scanned for leaks like the topics and logs
     }
     rng = random.Random(config.seed)  # noqa: S311 (test data, never privacy randomness)
     deadline = time.monotonic() + config.timeout_s
@@ -363,6 +381,7 @@ def run_chaos(base: Settings, config: ChaosConfig) -> dict[str, Any]:
         tail.wait_for_positions(hostile_base + expected_hostile, run, deadline)
         _phase("hostile records audited", t0)
         time.sleep(2)
+        (logs / "metrics.txt").write_bytes(_scrape(int(env["CRM_ANON_METRICS_PORT"])))
         figures["final_stop_s"] = round(run.stop(signal.SIGTERM), 1)
     finally:
         tail.stop()
@@ -408,6 +427,9 @@ def _account(
                 scanner.scan(header, where)
     for log_file in sorted(logs.glob("worker-*.log")):
         scanner.scan(log_file.read_bytes(), "worker-log")
+    metrics_pages = [page.read_bytes() for page in sorted(logs.glob("metrics*.txt"))]
+    for page in metrics_pages:
+        scanner.scan(page, "metrics")
 
     lost = [p for p in inputs if p not in audited]
     duplicated_audits = sum(n - 1 for n in audited.values() if n > 1)
@@ -434,7 +456,7 @@ def _account(
         "raw_value_leaks": scanner.total,
         "leaks_by_place": scanner.found,
         "identifiers_checked": len(identifiers) + len(canaries),
-        "metrics_scanned": "none exposed (CRM_ANON_WEB_ENABLED off)",
+        "metrics_scanned": f"{sum(len(p) for p in metrics_pages)} bytes of /metrics",
         "worker_exits": run.exits,
         "unexpected_worker_exits": run.unexpected_exits,
         "processes_left_behind": run.orphans,
@@ -444,6 +466,7 @@ def _account(
     result["ok"] = bool(
         not lost
         and scanner.total == 0
+        and any(metrics_pages)  # the /metrics scan really read a page
         and not valid_dead
         and not outputs_unaudited
         and not letters_missing

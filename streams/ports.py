@@ -2,7 +2,7 @@
 
 The pipeline (``streams.processor.pipeline``) depends on these protocols only. Adapters implement them at
 the edge: ``streams.kafka.sink.KafkaSink`` (librdkafka), ``streams.kafka.registry.SchemaCache`` (the
-registry), ``streams.devtools.memory_sink.MemorySink`` (tests). The Faust agent and the benchmarks drive any
+registry), ``streams.memory_sink.MemorySink`` (tests). The Faust agent and the benchmarks drive any
 :class:`BatchProcessor`: the in-process ``Pipeline`` or the ``OffloadedPipeline`` in a child process.
 """
 

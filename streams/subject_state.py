@@ -39,6 +39,9 @@ def encode_state(state: dict[str, Any]) -> bytes:
     return json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
 
 
+EMPTY_STATE = encode_state({})
+
+
 def decode_state(raw: bytes | None) -> dict[str, Any]:
     if not raw:
         return {}

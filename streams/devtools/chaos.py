@@ -21,7 +21,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -46,6 +45,7 @@ from streams.devtools.generator.salesforce import SalesforceCdcGenerator
 from streams.devtools.hostile import hostile_variants
 from streams.devtools.leaks import LeakScanner
 from streams.devtools.services import local
+from streams.devtools.services._process import free_port
 from streams.devtools.services.settings import LocalServicesSettings
 from streams.kafka.admin import delete_topics, ensure_topics
 from streams.kafka.config import librdkafka_config, registry_client
@@ -254,13 +254,6 @@ def _position(record: Record) -> Position | None:
     return (headers[SOURCE_HEADERS[0]].decode(), int(headers[SOURCE_HEADERS[1]]), int(headers[SOURCE_HEADERS[2]]))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _scrape(port: int) -> bytes:
     """The worker's /metrics page (empty if it does not answer: the scan then has nothing, and says so)."""
     try:
@@ -289,7 +282,7 @@ def run_chaos(base: Settings, config: ChaosConfig) -> dict[str, Any]:
         "CRM_ANON_LOG_FORMAT": "json",
         "CRM_ANON_LOCAL_SERVICES": "1",
         "CRM_ANON_STATE_DIR": str(settings.state_dir / f"chaos-{run_id}"),
-        "CRM_ANON_METRICS_PORT": str(_free_port()),  # scraped and scanned for leaks like the topics and logs
+        "CRM_ANON_METRICS_PORT": str(free_port()),  # scraped and scanned for leaks like the topics and logs
     }
     rng = random.Random(config.seed)  # noqa: S311 (test data, never privacy randomness)
     deadline = time.monotonic() + config.timeout_s

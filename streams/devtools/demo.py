@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from streams.devtools.generator.salesforce import TOPICS as SFDC_TOPICS
 from streams.devtools.generator.salesforce import SalesforceCdcGenerator
 from streams.devtools.leaks import LeakScanner
 from streams.devtools.progress import counter, tracked
+from streams.devtools.services._process import free_port
 from streams.kafka.admin import delete_topics, ensure_topics
 from streams.kafka.config import librdkafka_config, registry_client
 from streams.kafka.reader import Record, read_topic
@@ -59,12 +59,6 @@ def _masked_value(name: str, value: Any) -> Any:
     if name.lower() in HIDDEN_NUMBERS or name.endswith("Id"):
         return "<raw hidden>"
     return value
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for_audits(settings: Settings, expected: int, worker: subprocess.Popen[bytes], timeout: float) -> int:
@@ -164,7 +158,7 @@ def run_demo(base: Settings, count: int, timeout: float) -> int:
             "CRM_ANON_ENCRYPTION_KEY": encryption_key,
             "CRM_ANON_LOG_FORMAT": "json",
             # A free port unless one is set: parallel demos and test runs must not collide on the metrics port.
-            "CRM_ANON_METRICS_PORT": os.environ.get("CRM_ANON_METRICS_PORT") or str(_free_port()),
+            "CRM_ANON_METRICS_PORT": os.environ.get("CRM_ANON_METRICS_PORT") or str(free_port()),
             "CRM_ANON_LOCAL_SERVICES": "1",  # the demo runs on the single-broker local services
         }
         print(

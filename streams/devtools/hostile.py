@@ -9,7 +9,7 @@ Deterministic per seed (test data, never privacy randomness).
 
 from __future__ import annotations
 
-import random
+import random  # seeded hostile test data only: never privacy randomness (the worker never imports this)
 from collections.abc import Iterator, Sequence
 
 Frame = bytes | None

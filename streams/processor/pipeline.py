@@ -30,7 +30,7 @@ from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
 from streams.policy.model import SourcePolicy
 from streams.ports import BatchStats, Delivery, DeliveryError, Headers, RawRecord, SchemaSource, Sink
-from streams.subject_state import decode_state, encode_state, state_key
+from streams.subject_state import EMPTY_STATE, decode_state, encode_state, needs_subject_state, state_key
 
 log = structlog.get_logger(__name__)
 
@@ -97,6 +97,7 @@ class Pipeline:
         self._plans: dict[str, dict[tuple[str, int], _Plan[Any] | AnonymizationError]] = {"key": {}, "value": {}}
         self._kafka_timestamps = {s.topic: kafka_timestamp_action(s) for s in loaded.policy.sources}
         self._state_secret = state_secret  # None: no durable subject state (DP falls back to per-process caches)
+        self._stateful_topics = {s.topic for s in loaded.policy.sources if needs_subject_state(s)}
         self._audit_schema_id: int | None = None
         self._audit_encoder = AuditEncoder()
         self._must_deliver: list[Delivery] = []  # audit and dead-letter records of the current batch
@@ -207,8 +208,8 @@ class Pipeline:
             raise _Failed(record, error, (ids[0], ids[1])) from None
 
     def state_key(self, record: RawRecord) -> bytes | None:
-        if self._state_secret is None:
-            return None
+        if self._state_secret is None or record.topic not in self._stateful_topics:
+            return None  # only sources with DP fields have subject state (the worker keeps tables for those)
         return state_key(self._state_secret, record.topic, record.key)
 
     async def process(self, records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None = None) -> BatchStats:
@@ -332,9 +333,10 @@ class Pipeline:
             self._send_audit(item.record, audit, stats, tail_key)
         await self._sink.drain()
         self._raise_if_refused()
+        stored = states or {}
         for key, state in loaded.items():
             encoded = encode_state(state)
-            if encoded != (states or {}).get(key, encode_state({})):
+            if encoded != stored.get(key, EMPTY_STATE):
                 stats.states[key] = encoded
         return stats
 

@@ -22,8 +22,9 @@ from streams.avro import wire
 from streams.deadletter import DeadLetterSealer
 from streams.errors import AnonymizationError, ReasonCode
 from streams.keys import KeyRing
+from streams.memory_sink import MemorySink
 from streams.policy.loader import LoadedPolicy
-from streams.ports import Delivery, Headers, RawRecord, WriterSchema
+from streams.ports import RawRecord, WriterSchema
 from streams.processor.pipeline import Pipeline
 
 AUDIT_TOPIC = "risk.evaluation.audit"
@@ -69,33 +70,6 @@ class MemorySchemas:
 
 
 @dataclass(frozen=True, slots=True)
-class Sent:
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    timestamp_ms: int | None
-
-
-class CollectingSink:
-    """A :class:`~streams.ports.Sink` that keeps what it is sent (the evaluation's broker)."""
-
-    def __init__(self) -> None:
-        self.sent: list[Sent] = []
-
-    def send(
-        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers, timestamp_ms: int | None = None
-    ) -> Delivery:
-        self.sent.append(Sent(topic, key, value, timestamp_ms))
-        return Delivery()
-
-    async def drain(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-
-@dataclass(frozen=True, slots=True)
 class Published:
     """One input record and what the pipeline published for it (decoded)."""
 
@@ -118,7 +92,7 @@ def throwaway_keyring(key_ids: Iterable[str], encryption_key_id: str | None) -> 
 async def _run(
     loaded: LoadedPolicy, keyring: KeyRing, schemas: MemorySchemas, records: Sequence[RawRecord]
 ) -> tuple[list[Published], int]:
-    sink = CollectingSink()
+    sink = MemorySink()
     pipeline = Pipeline(
         loaded,
         keyring,

@@ -7,7 +7,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from streams.devtools.services._process import free_port
 from streams.kafka.config import admin_client, librdkafka_config, registry_client
 from streams.kafka.reader import Record, read_topic
 from streams.settings import ENV_PREFIX, REPO_ROOT, ConnectionSettings, Settings
@@ -143,12 +143,6 @@ class Deployment:
 
     def log_text(self) -> bytes:
         return self.log_path.read_bytes()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_policy(path: Path, source_topic: str, output_topic: str) -> None:

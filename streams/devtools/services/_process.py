@@ -111,6 +111,13 @@ def _wait_gone(pid: int, marker: str, timeout: float) -> bool:
     return True
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a worker's metrics, a test's server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     """True if something accepts TCP connections on ``host:port``."""
     try:

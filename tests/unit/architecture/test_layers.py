@@ -162,3 +162,24 @@ def test_every_integration_module_is_marked() -> None:
     assert modules
     unmarked = [m.name for m in modules if "pytestmark = pytest.mark.integration" not in m.read_text()]
     assert unmarked == []
+
+
+def test_no_runtime_module_uses_the_random_module() -> None:
+    """Privacy randomness comes from OpenDP or ``secrets``. Only the dev tooling (seeded synthetic and hostile
+    test data, never privacy noise) may use ``random``; the worker never imports it."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if _module_name(path).startswith("streams.devtools"):
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(n == "random" or n.startswith("random.") for n in names):
+                offenders.append(_module_name(path))
+    assert offenders == []

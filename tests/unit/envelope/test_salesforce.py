@@ -27,7 +27,6 @@ from streams.devtools.generator.salesforce import (
     salesforce_id,
 )
 from streams.devtools.leaks import LeakScanner
-from streams.devtools.memory_sink import MemorySink
 from streams.envelope.base import CompiledKey, subject_key
 from streams.envelope.metadata import coarsen_epoch
 from streams.envelope.registry import compile_source_key, compile_source_value
@@ -41,6 +40,7 @@ from streams.envelope.salesforce import (
 from streams.errors import AnonymizationError, PolicyError
 from streams.kafka.registry import SchemaCache
 from streams.keys import KeyRing
+from streams.memory_sink import MemorySink
 from streams.policy.lint import lint_policy
 from streams.policy.loader import LoadedPolicy, load_policy
 from streams.policy.model import SourcePolicy

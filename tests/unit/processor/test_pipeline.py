@@ -18,11 +18,11 @@ from streams.audit import AUDIT_SCHEMA, SourcePosition
 from streams.deadletter import DeadLetterSealer
 from streams.devtools.generator.debezium import CrmCdcGenerator
 from streams.devtools.leaks import LeakScanner
-from streams.devtools.memory_sink import MemorySink
-from streams.devtools.memory_sink import SentRecord as Sent
 from streams.errors import ReasonCode
 from streams.kafka.registry import SchemaCache
 from streams.keys import KeyRing
+from streams.memory_sink import MemorySink
+from streams.memory_sink import SentRecord as Sent
 from streams.policy.loader import LoadedPolicy
 from streams.ports import BatchStats, Headers, RawRecord
 from streams.processor.pipeline import Pipeline

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from streams.audit import SourcePosition
-from streams.devtools.memory_sink import MemorySink
 from streams.errors import ReasonCode
 from streams.keys import KeyRing
+from streams.memory_sink import MemorySink
 from streams.policy.loader import LoadedPolicy
 from streams.processor.pipeline import Pipeline
 

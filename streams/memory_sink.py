@@ -1,4 +1,4 @@
-"""An in-memory :class:`~streams.ports.Sink` for tests and REPL sessions (never used by the worker).
+"""An in-memory :class:`~streams.ports.Sink` for tests, REPL sessions and the risk evaluation (never the worker).
 
 It keeps every record in send order, notes how many sends each ``drain`` covered, and can play a broker that
 refuses records of some topics (their Delivery gets an error) or a drain that fails. With ``max_record_bytes``

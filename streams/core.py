@@ -13,6 +13,7 @@ from typing import Any
 
 from streams.envelope.base import CompiledKey, EnvelopePlan, subject_key
 from streams.errors import AnonymizationError, ReasonCode
+from streams.k_anonymity import KCounts
 from streams.transforms.plan import Row, apply_plan
 
 
@@ -32,10 +33,11 @@ class EventOut:
     epsilon: tuple[tuple[str, float], ...] = ()  # DP fields released: epsilon per value
     operation: str | None = None  # the change operation (Debezium op, Salesforce changeType) or TOMBSTONE
     suppressed: tuple[tuple[str, str], ...] = ()  # (field path, reason) of values suppressed in this event
+    k_class: int | None = None  # k-anonymity: the fewest other subjects in a class an image went out in
 
 
 def _anonymize(
-    key_plan: CompiledKey | None, envelope: EnvelopePlan | None, events: Sequence[EventIn]
+    key_plan: CompiledKey | None, envelope: EnvelopePlan | None, events: Sequence[EventIn], k: KCounts | None
 ) -> list[EventOut]:
     keys = [e.key for e in events if e.key is not None]
     key_out: list[dict[str, Any]] = [{} for _ in keys]
@@ -64,6 +66,13 @@ def _anonymize(
         assert envelope is not None
         with_state = any(state is not None for state in states)
         apply_plan(envelope.row.plan, rows, rows_out, subjects, states if with_state else (), notes)
+    k_class: dict[int, int] = {}
+    if k is not None:  # last: the check sees the values as they will be published
+        for row_index, row_out in enumerate(rows_out):
+            decision = k.check(row_out, subjects[row_index])
+            event_index = owners[row_index][0]
+            k_class[event_index] = min(k_class.get(event_index, decision.class_size), decision.class_size)
+            notes.extend((row_index, path, reason) for path, reason in decision.notes)
     suppressed: dict[int, set[tuple[str, str]]] = {}
     for row_index, path, reason in notes:
         suppressed.setdefault(owners[row_index][0], set()).add((path, reason))
@@ -91,24 +100,31 @@ def _anonymize(
                 envelope.epsilon,
                 envelope.operation(event.value),
                 notes_here,
+                k_class.get(i),
             )
         )
     return results
 
 
 def anonymize_batch(
-    key_plan: CompiledKey | None, envelope: EnvelopePlan | None, events: Sequence[EventIn]
+    key_plan: CompiledKey | None,
+    envelope: EnvelopePlan | None,
+    events: Sequence[EventIn],
+    k: KCounts | None = None,
 ) -> list[EventOut | AnonymizationError]:
-    """Anonymize events that share one key plan and one envelope plan; errors come back per event."""
+    """Anonymize events that share one key plan and one envelope plan; errors come back per event.
+
+    ``k``: the class counts of the source when its policy asks for k-anonymity (updated in place; a retried
+    event does not count twice, classes count distinct subjects)."""
     try:
-        return list(_anonymize(key_plan, envelope, events))
+        return list(_anonymize(key_plan, envelope, events, k))
     except Exception as exc:
         if len(events) == 1:
             return [_as_record_error(exc)]
     outcomes: list[EventOut | AnonymizationError] = []
     for event in events:
         try:
-            outcomes.append(_anonymize(key_plan, envelope, [event])[0])
+            outcomes.append(_anonymize(key_plan, envelope, [event], k)[0])
         except Exception as exc:
             outcomes.append(_as_record_error(exc))
     return outcomes

@@ -23,6 +23,7 @@ UNKNOWN_SOURCE = "unknown"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 BATCH_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0)
 BATCH_SIZE_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+K_CLASS_BUCKETS = (0, 1, 2, 3, 4, 5, 10, 20, 50, 100)
 
 
 class WorkerMetrics:
@@ -42,7 +43,20 @@ class WorkerMetrics:
         self.budget_exhausted = counter(
             "dp_budget_exhausted", "Records refused because a DP budget is spent.", by_source
         )
-        self.k_suppressed = counter("k_anonymity_suppressed", "Records suppressed by the k-anonymity check.", by_source)
+        self.k_suppressed = counter(
+            "k_anonymity_suppressed", "Published events whose quasi-identifiers were suppressed for k.", by_source
+        )
+        self.k_generalized = counter(
+            "k_anonymity_generalized", "Published events whose quasi-identifiers were coarsened for k.", by_source
+        )
+        self.k_class_size = Histogram(
+            "k_anonymity_class_size",
+            "Other subjects in the class each event of a k-anonymous source went out in (capped at k).",
+            by_source,
+            namespace=NAMESPACE,
+            registry=self.registry,
+            buckets=K_CLASS_BUCKETS,
+        )
         self.batch_size = histogram("batch_size", "Events per micro-batch.", BATCH_SIZE_BUCKETS)
         self.batch_seconds = histogram(
             "batch_processing_seconds",
@@ -82,6 +96,7 @@ class WorkerMetrics:
                 self.audited,
                 self.budget_exhausted,
                 self.k_suppressed,
+                self.k_generalized,
             ):
                 per_source.labels(source)  # present at 0 from the start, so rate() and alerts see the series
         for where in ("pipeline", "probe"):
@@ -134,6 +149,13 @@ class WorkerMetrics:
             self.budget_exhausted.labels(name).inc(n)
         for name, n in stats.k_suppressed.items():
             self.k_suppressed.labels(name).inc(n)
+        for name, n in stats.k_generalized.items():
+            self.k_generalized.labels(name).inc(n)
+        for name, sizes in stats.k_class_sizes.items():
+            histogram = self.k_class_size.labels(name)
+            for size, n in sizes.items():
+                for _ in range(n):
+                    histogram.observe(size)
         if stats.registry_errors:
             self.registry_errors.labels("pipeline").inc(stats.registry_errors)
         if stats.registry_stall_s:

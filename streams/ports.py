@@ -92,6 +92,12 @@ class BatchStats:
     # Per policy source name; filled by the record-level privacy work (budget exhausted, k-suppressed records).
     budget_exhausted: dict[str, int] = field(default_factory=dict)
     k_suppressed: dict[str, int] = field(default_factory=dict)
+    k_generalized: dict[str, int] = field(default_factory=dict)
+    #: Per source name, how many events went out in a class of n other subjects (n capped at k).
+    k_class_sizes: dict[str, dict[int, int]] = field(default_factory=dict)
+    #: Per source topic, the k-anonymity classes this batch changed (class key -> encoded count): persisted by
+    #: the caller before it acknowledges the batch, like ``states``.
+    k_counts: dict[str, dict[bytes, bytes]] = field(default_factory=dict)
     # Registry calls that failed and were retried during the batch, and the seconds spent waiting on them.
     registry_errors: int = 0
     registry_stall_s: float = 0.0
@@ -112,6 +118,15 @@ class BatchStats:
             audited_by_topic=add(self.audited_by_topic, other.audited_by_topic),
             budget_exhausted=add(self.budget_exhausted, other.budget_exhausted),
             k_suppressed=add(self.k_suppressed, other.k_suppressed),
+            k_generalized=add(self.k_generalized, other.k_generalized),
+            k_class_sizes={
+                name: add(self.k_class_sizes.get(name, {}), other.k_class_sizes.get(name, {}))
+                for name in self.k_class_sizes.keys() | other.k_class_sizes.keys()
+            },
+            k_counts={
+                topic: {**self.k_counts.get(topic, {}), **other.k_counts.get(topic, {})}
+                for topic in self.k_counts.keys() | other.k_counts.keys()
+            },
             registry_errors=self.registry_errors + other.registry_errors,
             registry_stall_s=self.registry_stall_s + other.registry_stall_s,
         )
@@ -139,6 +154,10 @@ class BatchProcessor(Protocol):
         """Every record gets one audit event and one of (output, dead letter); raises DeliveryError if the
         broker refused audit or dead-letter records (the batch must then not be acknowledged). ``states``: the
         stored subject states the batch's records need (by state key); changed ones come back in the stats."""
+
+    async def load_counts(self, counts: Mapping[str, Mapping[bytes, bytes]]) -> None:
+        """Replace the k-anonymity class counts (per source topic) by stored ones: after a restart or a
+        rebalance, before the next batch."""
 
     def close(self) -> None:
         """Release clients and child processes (called once, on shutdown)."""

@@ -45,6 +45,7 @@ class _Acc:
     uncovered: list[str]
     epsilon: list[tuple[str, float]]
     types: list[tuple[str, str, str]]
+    nullable: frozenset[str] = frozenset()  # paths whose output is nullable whatever the input says
 
 
 def _rules_below(rules: Mapping[str, FieldRule], path: str) -> list[str]:
@@ -189,7 +190,7 @@ def _compile_fields(
             continue
         transform, out_type = compiled
         _, nullable = split_nullable(fld["type"])
-        nullable = nullable or transform.forces_nullable
+        nullable = nullable or transform.forces_nullable or f"{prefix}{name}" in acc.nullable
         plan.append(FieldPlan(name=name, transform=transform, nullable=nullable))
         out_field: dict[str, Any] = {
             "name": name,
@@ -211,17 +212,19 @@ def compile_record(
     path_prefix: str = "",
     fallback_rules: Mapping[str, FieldRule] | None = None,
     default: Literal["drop", "keep"] = "drop",
+    nullable: frozenset[str] = frozenset(),
 ) -> CompiledRecord:
     """Match rules to the fields of an (expanded) Avro record schema.
 
     ``fallback_rules`` are consulted for paths ``rules`` does not name (key fields reuse row rules so that
     the key and the row give the same token for the same identifier). ``path_prefix`` only prefixes the
-    paths reported in actions (``key.id``); rule lookups use paths relative to the record.
+    paths reported in actions (``key.id``); rule lookups use paths relative to the record. ``nullable``: paths
+    whose output must take null even if the input cannot (k-anonymity suppresses quasi-identifiers).
     """
     if record.get("type") != "record":
         raise PolicyError(f"{path_prefix or 'schema'}: expected an Avro record")
     merged: dict[str, FieldRule] = {**(fallback_rules or {}), **rules}
-    acc = _Acc([], [], [], [])
+    acc = _Acc([], [], [], [], nullable)
     plan, fields_out = _compile_fields(record, merged, keyring, default, acc, report=path_prefix)
     output: dict[str, Any] = {
         "type": "record",

@@ -62,6 +62,23 @@ class MetadataPolicy(BaseModel):
     fields: dict[str, MetadataAction] = Field(default_factory=dict, description="Per-path overrides.")
 
 
+class Coarsening(BaseModel):
+    """One level coarser than the published value, tried before suppression: exactly one of the two."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix_length: PositiveInt | None = Field(
+        None, description='Strings: the first N characters ("1987-04" -> "1987").'
+    )
+    bucket_width: float | None = Field(None, gt=0, description="Numbers: the lower bound of the bucket of width W.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Coarsening:
+        if (self.prefix_length is None) == (self.bucket_width is None):
+            raise ValueError("give exactly one of prefix_length, bucket_width")
+        return self
+
+
 class KAnonymity(BaseModel):
     """Streaming k-anonymity for one source: a published record whose quasi-identifier combination has been
     published fewer than ``k`` times before goes out with those fields suppressed (never held back)."""
@@ -72,6 +89,18 @@ class KAnonymity(BaseModel):
     quasi_identifiers: list[str] = Field(
         min_length=1, description="Row field paths (as in ``fields``) an attacker may know about a person."
     )
+    generalize: dict[str, Coarsening] = Field(
+        default_factory=dict,
+        description="Per quasi-identifier, one coarser level tried before the record's quasi-identifiers are"
+        " suppressed.",
+    )
+
+    @model_validator(mode="after")
+    def _levels_of_quasi_identifiers(self) -> KAnonymity:
+        extra = sorted(set(self.generalize) - set(self.quasi_identifiers))
+        if extra:
+            raise ValueError(f"generalize names fields that are not quasi-identifiers: {extra}")
+        return self
 
 
 class RiskThresholds(BaseModel):
@@ -109,6 +138,11 @@ class SourcePolicy(BaseModel):
     metadata: MetadataPolicy = Field(default_factory=MetadataPolicy)
     k_anonymity: KAnonymity | None = None
 
+    @property
+    def quasi_identifier_paths(self) -> frozenset[str]:
+        """The fields streaming k-anonymity may suppress (their outputs are nullable)."""
+        return frozenset(self.k_anonymity.quasi_identifiers) if self.k_anonymity else frozenset()
+
     @field_validator("key", "fields", mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
@@ -118,6 +152,18 @@ class SourcePolicy(BaseModel):
     def _distinct_topics(self) -> SourcePolicy:
         if self.topic == self.output_topic:
             raise ValueError("output_topic must differ from topic (raw and anonymized data never share a topic)")
+        return self
+
+    @model_validator(mode="after")
+    def _published_quasi_identifiers(self) -> SourcePolicy:
+        if self.k_anonymity is None:
+            return self
+        for path in self.k_anonymity.quasi_identifiers:
+            rule = self.fields.get(path)
+            if rule is None:
+                raise ValueError(f"k_anonymity quasi-identifier {path!r} has no rule in fields")
+            if getattr(rule, "transform", "") == "drop":
+                raise ValueError(f"k_anonymity quasi-identifier {path!r} is dropped: nothing to count")
         return self
 
 

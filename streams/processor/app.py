@@ -20,6 +20,7 @@ import structlog
 from streams import logging as app_logging
 from streams.errors import ConfigError, CrmAnonymizerError
 from streams.health import WorkerHealth
+from streams.k_anonymity import uses_k_anonymity
 from streams.kafka.admin import topic_partitions
 from streams.kafka.config import faust_broker_config, faust_group_config
 from streams.kafka.lag import LagMonitor, PartitionLag
@@ -30,7 +31,7 @@ from streams.ports import BatchProcessor, BatchStats, RawRecord
 from streams.processor.compose import build_pipeline, kafka_sink, state_secret
 from streams.processor.offload import OffloadedPipeline
 from streams.processor.ops_http import OpsServer
-from streams.processor.state import SubjectStateTables
+from streams.processor.state import KCountTables, SubjectStateTables
 from streams.settings import Settings
 from streams.subject_state import uses_subject_state
 
@@ -100,7 +101,7 @@ def create_app(
     # app's tables belong to its own changelog topics (a shared directory mixes their persisted offsets).
     datadir = settings.state_dir / "faust" / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
-    stateful = uses_subject_state(loaded.policy)
+    stateful = uses_subject_state(loaded.policy) or uses_k_anonymity(loaded.policy)
     app = faust.App(
         settings.app_id,
         **faust_broker_config(settings.connection),
@@ -137,7 +138,10 @@ def create_app(
         for stop in ops:
             stop()
 
+    counts_stale = [True]  # the k-anonymity counts must be (re)loaded into the pipeline before the next batch
+
     async def on_assigned(_app: Any, assigned: Any = (), **_kwargs: Any) -> None:
+        counts_stale[0] = True
         count = len([tp for tp in _app.consumer.assignment() if tp.topic in source_topics])
         health.assigned = count
         metrics.assigned_partitions.set(count)
@@ -163,7 +167,12 @@ def create_app(
     source = app.topic(*source_topics, key_serializer="raw", value_serializer="raw")
     if stateful and partitions is None:
         partitions = topic_partitions(settings.connection, source_topics)
-    tables = SubjectStateTables(app, loaded.policy, partitions or {}, state_secret(settings)) if stateful else None
+    tables = (
+        SubjectStateTables(app, loaded.policy, partitions or {}, state_secret(settings))
+        if uses_subject_state(loaded.policy)
+        else None
+    )
+    k_tables = KCountTables(app, loaded.policy, partitions or {}) if uses_k_anonymity(loaded.policy) else None
     within = settings.batch_window_ms / 1000.0
 
     @app.agent(source, name="anonymize")
@@ -186,14 +195,19 @@ def create_app(
                 )
                 for e in events
             ]
+            if k_tables and counts_stale[0]:
+                # Streams resume only once the tables are recovered, so this reads the restored counts.
+                await pipeline.load_counts(k_tables.read_all())
+                counts_stale[0] = False
             health.batch_started()
             started = time.perf_counter()
-            persist = None
-            if tables:
 
-                def persist(stats: BatchStats, events: Any = events, tables: SubjectStateTables = tables) -> None:
-                    if stats.states:
-                        tables.write(events, stats.states)  # before the batch is acknowledged
+            def persist(stats: BatchStats, events: Any = events) -> None:
+                # Before the batch is acknowledged: subject states and class counts the batch changed.
+                if tables and stats.states:
+                    tables.write(events, stats.states)
+                if k_tables and stats.k_counts:
+                    k_tables.write(events, stats.k_counts)
 
             stats = await process_or_stop(
                 pipeline, records, states=tables.read(events) if tables else None, persist=persist

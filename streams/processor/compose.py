@@ -8,6 +8,7 @@ never imports Faust.
 from __future__ import annotations
 
 from streams.deadletter import DeadLetterSealer
+from streams.k_anonymity import derive_k_key, uses_k_anonymity
 from streams.kafka.config import registry_client
 from streams.kafka.registry import SchemaCache
 from streams.kafka.sink import KafkaSink
@@ -49,6 +50,7 @@ def build_pipeline(
         audit_topic=settings.audit_topic,
         dead_letter_topic=settings.dead_letter_topic,
         state_secret=derive_state_key(keyring.get(None)[1]) if uses_subject_state(loaded.policy) else None,
+        k_secret=derive_k_key(keyring.get(None)[1]) if uses_k_anonymity(loaded.policy) else None,
         max_record_bytes=settings.max_record_bytes,
         published_outcome=published_outcome,
     )

@@ -94,6 +94,11 @@ def _process(records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None 
         raise portable(exc) from None
 
 
+def _load_counts(counts: Mapping[str, Mapping[bytes, bytes]]) -> None:
+    assert _pipeline is not None and _loop is not None
+    _loop.run_until_complete(_pipeline.load_counts(counts))
+
+
 def _reject(records: Sequence[RawRecord]) -> BatchStats:
     """Dead-letter records that killed a child, without touching their content."""
     assert _pipeline is not None and _loop is not None
@@ -118,6 +123,9 @@ class OffloadedPipeline:
         self._pool = self._new_pool()
         self._child_pid = 0
         self.restarts = 0  # a metric: child processes restarted after dying
+        # The k-anonymity counts as the child holds them (loaded, plus what each batch changed): a restarted
+        # child gets them back before it processes anything.
+        self._counts: dict[str, dict[bytes, bytes]] = {}
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the parent runs threads (librdkafka, asyncio) that a fork would copy half-way.
@@ -142,11 +150,22 @@ class OffloadedPipeline:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._new_pool()
         await self.start()
+        if self._counts:
+            await self._run(_load_counts, self._counts)
+
+    async def load_counts(self, counts: Mapping[str, Mapping[bytes, bytes]]) -> None:
+        self._counts = {topic: dict(entries) for topic, entries in counts.items()}
+        await self._run(_load_counts, self._counts)
+
+    async def _process_once(self, records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None) -> BatchStats:
+        result: BatchStats = await self._run(_process, records, states)
+        for topic, changed in result.k_counts.items():
+            self._counts.setdefault(topic, {}).update(changed)
+        return result
 
     async def process(self, records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None = None) -> BatchStats:
         try:
-            result: BatchStats = await self._run(_process, records, states)
-            return result
+            return await self._process_once(records, states)
         except BrokenProcessPool:
             log.error("offload_child_died", batch=len(records), restarts=self.restarts)
         # Enough restarts to bisect the batch down to one record, and no more: a child that dies on every
@@ -165,8 +184,7 @@ class OffloadedPipeline:
         self, records: Sequence[RawRecord], budget: list[int], states: Mapping[bytes, bytes] | None
     ) -> BatchStats:
         try:
-            result: BatchStats = await self._run(_process, records, states)
-            return result
+            return await self._process_once(records, states)
         except BrokenProcessPool:
             await self._restart_within(budget)
         return await self._bisect(records, budget, states)

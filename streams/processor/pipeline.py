@@ -9,6 +9,7 @@ the broker (at-least-once) without a round trip per event.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from streams.envelope.base import CompiledKey, EnvelopePlan
 from streams.envelope.metadata import kafka_timestamp_action, output_timestamp
 from streams.envelope.registry import envelope_for
 from streams.errors import AnonymizationError, PolicyError, ReasonCode, RegistryError
+from streams.k_anonymity import GENERALIZED_K, SUPPRESSED_K, counters_for
 from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
 from streams.policy.model import SourcePolicy
@@ -81,6 +83,7 @@ class Pipeline:
         audit_topic: str,
         dead_letter_topic: str,
         state_secret: bytes | None = None,
+        k_secret: bytes | None = None,
         max_record_bytes: int = 1_000_000,
         published_outcome: str = "PUBLISHED",
     ) -> None:
@@ -98,6 +101,9 @@ class Pipeline:
         self._kafka_timestamps = {s.topic: kafka_timestamp_action(s) for s in loaded.policy.sources}
         self._state_secret = state_secret  # None: no durable subject state (DP falls back to per-process caches)
         self._stateful_topics = {s.topic for s in loaded.policy.sources if needs_subject_state(s)}
+        # k-anonymity class counts per source topic. Without a stable secret (an evaluation, a test) the counts
+        # live only in this process, under a random key.
+        self._k = counters_for(loaded.policy, k_secret or secrets.token_bytes(32))
         self._audit_schema_id: int | None = None
         self._audit_encoder = AuditEncoder()
         self._must_deliver: list[Delivery] = []  # audit and dead-letter records of the current batch
@@ -122,6 +128,10 @@ class Pipeline:
 
     def close(self) -> None:
         self._sink.close()
+
+    async def load_counts(self, counts: Mapping[str, Mapping[bytes, bytes]]) -> None:
+        for topic, counter in self._k.items():
+            counter.load(counts.get(topic, {}))
 
     # -- plans (compiled once per source and writer schema) -------------------------------------------
     async def _register_out(self, subject: str, schema: Any) -> int:
@@ -249,6 +259,7 @@ class Pipeline:
                     for p in (prepared[i] for i in positions)
                     if isinstance(p, _Prepared)
                 ],
+                self._k.get(first.source.topic),
             )
             for i, result in zip(positions, results, strict=True):
                 outcomes[i] = result
@@ -311,9 +322,7 @@ class Pipeline:
                 )
                 continue
             stats.note_published(item.record.topic)
-            if outcome.suppressed:
-                name = item.source.name
-                stats.budget_exhausted[name] = stats.budget_exhausted.get(name, 0) + len(outcome.suppressed)
+            _note_privacy(stats, item.source.name, outcome)
             audit = anonymization_audit(
                 self._position(item.record),
                 self._ref,
@@ -333,6 +342,10 @@ class Pipeline:
             self._send_audit(item.record, audit, stats, tail_key)
         await self._sink.drain()
         self._raise_if_refused()
+        for topic, counter in self._k.items():
+            changed = counter.take_changes()
+            if changed:
+                stats.k_counts[topic] = changed
         stored = states or {}
         for key, state in loaded.items():
             encoded = encode_state(state)
@@ -454,6 +467,21 @@ class Pipeline:
             reason_code=str(error.code),
         )
         self._send_audit(record, audit, stats)
+
+
+def _note_privacy(stats: BatchStats, name: str, outcome: EventOut) -> None:
+    """Record-level privacy figures of one published event: DP budgets spent, k-anonymity decisions."""
+    reasons = [reason for _, reason in outcome.suppressed]
+    budget = sum(1 for reason in reasons if reason not in (SUPPRESSED_K, GENERALIZED_K))
+    if budget:
+        stats.budget_exhausted[name] = stats.budget_exhausted.get(name, 0) + budget
+    if SUPPRESSED_K in reasons:
+        stats.k_suppressed[name] = stats.k_suppressed.get(name, 0) + 1
+    elif GENERALIZED_K in reasons:
+        stats.k_generalized[name] = stats.k_generalized.get(name, 0) + 1
+    if outcome.k_class is not None:
+        sizes = stats.k_class_sizes.setdefault(name, {})
+        sizes[outcome.k_class] = sizes.get(outcome.k_class, 0) + 1
 
 
 def source_headers(record: RawRecord) -> Headers:

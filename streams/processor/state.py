@@ -1,5 +1,5 @@
-"""Subject state in Faust tables (RocksDB store, changelog topics on the broker): the shell around
-``streams.subject_state``.
+"""Subject state and k-anonymity class counts in Faust tables (RocksDB store, changelog topics on the broker):
+the shell around ``streams.subject_state`` and ``streams.k_anonymity``.
 
 One table per source whose policy has DP fields, with as many partitions as the source topic: an entry is
 written with the partition of the source record it belongs to, so the table is co-partitioned with the source
@@ -12,6 +12,13 @@ with the records, and writes back what the pipeline changed before the batch is 
 loop body returns). Residual: if the worker dies after the outputs are on the broker but before the changelog
 write, the reprocessed batch draws fresh noise for values first released in it (one extra release per value,
 per such crash); see the README.
+
+Class counts (``KCountTables``) are per source, not per subject: the child holds them all in memory, the
+parent loads them from the table once the partitions are assigned (and recovered) and writes back what each
+batch changed. An entry goes to the partition of a record of the batch; the same class may so be stored in
+several partitions, and loading keeps the entry with the most subjects (counts only grow, and every write
+holds the whole class). A worker that holds only some partitions (several workers in one group) counts only
+the classes stored in them: fewer subjects, so more suppression, never less.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import Any
 import faust
 from faust.streams import _current_event  # Faust keeps the current event in this ContextVar
 
+from streams.k_anonymity import ClassCount
 from streams.policy.model import Policy
 from streams.subject_state import needs_subject_state, state_key
 
@@ -88,3 +96,51 @@ class SubjectStateTables:
         for key, (event, table) in owners.items():
             with _as_current(event):
                 table[key] = changed[key]
+
+
+class KCountTables:
+    """The k-anonymity class-count tables of an app, keyed by source topic."""
+
+    def __init__(self, app: faust.App, policy: Policy, partitions: Mapping[str, int]) -> None:
+        self._tables: dict[str, Any] = {
+            s.topic: app.Table(
+                f"k-classes-{s.name}",
+                default=None,
+                partitions=partitions[s.topic],
+                key_type=bytes,
+                value_type=bytes,
+                help=f"k-anonymity class counts of {s.name} (keyed digests of quasi-identifier combinations)",
+            )
+            for s in policy.sources
+            if s.k_anonymity is not None
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self._tables)
+
+    def read_all(self) -> dict[str, dict[bytes, bytes]]:
+        """Every stored class of the assigned partitions, per source topic (the fullest copy of each)."""
+        loaded: dict[str, dict[bytes, bytes]] = {}
+        for topic, table in self._tables.items():
+            best: dict[bytes, tuple[int, bytes]] = {}
+            for key, raw in table.items():
+                if raw is None:
+                    continue
+                value = bytes(raw)
+                subjects = ClassCount.decode(value).subjects
+                if key not in best or subjects > best[key][0]:
+                    best[bytes(key)] = (subjects, value)
+            loaded[topic] = {key: value for key, (_, value) in best.items()}
+        return loaded
+
+    def write(self, events: Sequence[faust.EventT[Any]], changed: Mapping[str, Mapping[bytes, bytes]]) -> None:
+        """Store changed classes, each in the partition of the last record of its source in the batch."""
+        last: dict[str, faust.EventT[Any]] = {e.message.topic: e for e in events}
+        for topic, entries in changed.items():
+            table = self._tables.get(topic)
+            event = last.get(topic)
+            if table is None or event is None or not entries:
+                continue
+            with _as_current(event):
+                for key, value in entries.items():
+                    table[key] = value

@@ -12,7 +12,8 @@ Salesforce body) is checked after its transforms ran, on the values as they woul
    for the coarsened combination; if that class is large enough the image goes out coarsened;
 4. else every quasi-identifier of the image is set to null (suppressed).
 
-Audit events name each field suppressed or coarsened (reasons ``k_anonymity``, ``k_anonymity_generalized``).
+Audit events name each field suppressed or coarsened (actions ``suppressed(k-anonymity)`` and
+``generalized(k-anonymity)``).
 
 Classes count distinct *subjects* (an HMAC digest of the record key), not records: one person updated fifty
 times is one member, so repeats never make a combination look common, and reprocessing a batch after a crash
@@ -42,8 +43,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from streams.policy.model import Coarsening, KAnonymity, Policy, SourcePolicy
 
 K_KEY_INFO = b"crm-anonymizer/k-anonymity/v1"
-SUPPRESSED_K = "k_anonymity"
-GENERALIZED_K = "k_anonymity_generalized"
+SUPPRESSED_K = "suppressed(k-anonymity)"
+GENERALIZED_K = "generalized(k-anonymity)"
 MEMBER_DIGEST_CHARS = 16  # 64 bits: collisions among the k + 1 members of one class are negligible
 
 

@@ -23,17 +23,31 @@ LIBRARY_ERROR = b"raise-a-library-error"
 
 class FakePipeline:
     """Runs in the child: dies (os._exit, like a native crash) on a KILL record, raises an unpicklable
-    library error on LIBRARY_ERROR, publishes everything else."""
+    library error on LIBRARY_ERROR, publishes everything else. Each record value is a k-anonymity "class" it
+    counts; ``k_suppressed["t"]`` reports how many classes it knew before the batch."""
+
+    def __init__(self) -> None:
+        self.known: set[bytes] = set()
 
     async def start(self) -> None:
         return None
+
+    async def load_counts(self, counts: Any) -> None:
+        self.known = set(counts.get("t", {}))
 
     async def process(self, records: Sequence[RawRecord]) -> BatchStats:
         if any(r.value in (KILL, KILL_ALWAYS) for r in records):
             os._exit(1)
         if any(r.value == LIBRARY_ERROR for r in records):
             raise KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE, "payload quoted here"))
-        return BatchStats(published=len(records), audited=len(records))
+        known_before = len(self.known)
+        self.known |= {r.value for r in records if r.value}
+        return BatchStats(
+            published=len(records),
+            audited=len(records),
+            k_suppressed={"t": known_before},
+            k_counts={"t": {r.value: b"1" for r in records if r.value}},
+        )
 
     async def reject(self, records: Sequence[RawRecord], error: AnonymizationError) -> BatchStats:
         assert error.code is ReasonCode.PROCESSOR_CRASHED
@@ -72,6 +86,22 @@ def test_the_record_that_kills_the_child_is_isolated_and_dead_lettered(offloaded
     stats = run(offloaded, records([b"a", b"b", KILL, b"d"]))
     assert (stats.published, stats.dead_lettered, stats.audited) == (3, 1, 4)
     assert offloaded.restarts == 3  # after the batch, its half with the record, the record alone
+
+
+def test_a_restarted_child_gets_the_k_counts_back(offloaded: OffloadedPipeline) -> None:
+    async def go() -> tuple[BatchStats, BatchStats]:
+        await offloaded.start()
+        await offloaded.load_counts({"t": {b"stored": b"1"}})
+        first = await offloaded.process(records([b"a"]))
+        return first, await offloaded.process(records([b"b", KILL, b"c"]))
+
+    first, second = asyncio.run(go())
+    assert first.k_suppressed == {"t": 1}  # the loaded class
+    assert offloaded.restarts == 3
+    # Every restarted child knew the stored class and those of the batches and halves before it:
+    # [b] after the first restart knew {stored, a}; [c] after two more knew {stored, a, b}.
+    assert second.k_suppressed == {"t": 2 + 3}
+    assert second.k_counts == {"t": {b"b": b"1", b"c": b"1"}}
 
 
 def test_a_child_that_dies_on_everything_stops_the_worker(offloaded: OffloadedPipeline) -> None:

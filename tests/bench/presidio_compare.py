@@ -338,7 +338,7 @@ class Comparison:
             print(f"  recall on {corpus} (seeded, core, Presidio):")
             for row in rows:
                 theirs = "not covered" if row.presidio_found is None else f"{row.presidio_found / row.seeded:.4f}"
-                print(f"    {row.entity:<12} {row.seeded:>6} {row.core_found / row.seeded:>8.4f} {theirs:>12}")
+                print(f"    {row.entity:<18} {row.seeded:>6} {row.core_found / row.seeded:>8.4f} {theirs:>12}")
         print(f"  ours only: {', '.join(f'{k} ({v})' for k, v in OURS_ONLY.items())}; national id kinds "
               f"{', '.join(OURS_ONLY_NATIONAL_IDS)}")  # fmt: skip
         print(f"  Presidio only (model-free, not run): {PRESIDIO_ONLY}")

@@ -5,16 +5,29 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
-from fastavro import parse_schema, schemaless_reader
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from streams.devtools.generator.debezium import CONTACTS_TOPIC, CrmCdcGenerator
+from streams.devtools.generator.debezium import CONTACTS_TOPIC, CdcEvent, CrmCdcGenerator, SeededEntity
 from tests.bench.common import KEY_SCHEMA_FILE, VALUE_SCHEMA_FILE, Event, producer, schema_texts
+
+
+def _contact_events(generator: CrmCdcGenerator, size: int) -> Iterator[CdcEvent]:
+    """The first ``size`` contact events of ``generator``."""
+    kept = 0
+    # The generator mixes contacts and accounts (about 4:1); ask for enough and keep the contacts.
+    for event in generator.events(size * 2):
+        if event.topic != CONTACTS_TOPIC:
+            continue
+        yield event
+        kept += 1
+        if kept >= size:
+            return
 
 
 def generate_pool(registry_url: str, topic: str, size: int, seed: int = 7) -> list[Event]:
@@ -26,18 +39,44 @@ def generate_pool(registry_url: str, topic: str, size: int, seed: int = 7) -> li
     value_ser = AvroSerializer(registry, value_text)
     key_ctx = SerializationContext(topic, MessageField.KEY)
     value_ctx = SerializationContext(topic, MessageField.VALUE)
-    generator = CrmCdcGenerator(seed)
     pool: list[Event] = []
-    # The generator mixes contacts and accounts (about 4:1); ask for enough and keep the contacts.
-    for event in generator.events(size * 2):
-        if event.topic != CONTACTS_TOPIC:
-            continue
+    for event in _contact_events(CrmCdcGenerator(seed), size):
         key = key_ser(event.key, key_ctx)
         value = value_ser(event.value, value_ctx) if event.value is not None else None
         pool.append((key, value))
-        if len(pool) >= size:
-            break
     return pool
+
+
+def pool_note_entities(size: int, seed: int = 7) -> dict[str, tuple[SeededEntity, ...]]:
+    """The ground truth of the notes in ``generate_pool(..., size, seed)``: notes text -> the personal data the
+    generator wrote into it (the same seed gives the same events, so the generator is run again)."""
+    generator = CrmCdcGenerator(seed)
+    for _ in _contact_events(generator, size):
+        pass
+    return generator.note_entities
+
+
+def decoded_contacts(
+    size: int, seed: int = 7
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any] | None]], dict[str, tuple[SeededEntity, ...]]]:
+    """Without a registry: the pool ``decode_pool(generate_pool(..., size, seed))`` gives (each event through
+    fastavro with the contacts schemas), and the ground truth of its notes."""
+    key_schema = parse_schema(json.loads(KEY_SCHEMA_FILE.read_text()))
+    value_schema = parse_schema(json.loads(VALUE_SCHEMA_FILE.read_text()))
+    generator = CrmCdcGenerator(seed)
+    decoded = []
+    for event in _contact_events(generator, size):
+        decoded.append((_roundtrip(event.key, key_schema), _roundtrip(event.value, value_schema)))
+    return decoded, generator.note_entities
+
+
+def _roundtrip(record: dict[str, Any] | None, schema: Any) -> Any:
+    if record is None:
+        return None
+    out = io.BytesIO()
+    schemaless_writer(out, schema, record)
+    out.seek(0)
+    return schemaless_reader(out, schema, None)
 
 
 def prefill(bootstrap: str, topic: str, pool: Sequence[Event], total: int) -> float:

@@ -19,8 +19,9 @@ Method (one invocation, services already up):
    records stamped inside a ``--latency-window`` (10 s; quick 3 s) that starts after a short settle time.
 4. Peak RSS: sampled (psutil, 0.1 s) over the level's process tree in both phases, together with the
    kernel's high-water mark (VmHWM) of the level process; the larger figure is reported.
-5. Transform only (no Kafka): ``streams.core.anonymize_batch`` against presidio-anonymizer on the decoded
-   pool (``tests/bench/presidio_compare.py``).
+5. Transform only (no Kafka): ``streams.core.anonymize_batch`` against presidio-analyzer's model-free
+   recognizers + presidio-anonymizer on the decoded pool, text-only rates and recall per entity type
+   (``tests/bench/presidio_compare.py``).
 
 Output: a table, then, as the last line, one JSON object with every figure (numbers only) and the ratios
 P/L0, P/L1, P/L2 of the sustained rates. ``--soak SECONDS`` instead runs P alone under a paced load
@@ -69,7 +70,7 @@ from tests.bench.common import (
     subprocess_env,
     write_pool,
 )
-from tests.bench.data import decode_pool, generate_pool, prefill
+from tests.bench.data import decode_pool, generate_pool, pool_note_entities, prefill
 from tests.bench.measure import MB, Latency, OutputMeter, RssSampler, Throughput
 from tests.bench.presidio_compare import Comparison, compare
 
@@ -384,25 +385,9 @@ def report(
         "ratios": ratios,
     }
     if comparison is not None:
-        c = comparison
         print()
-        print("transform only (no Kafka), same decoded events:")
-        for label, rate in (
-            ("core: streams.core.anonymize_batch (batches of 500)", c.core_events_per_s),
-            ("presidio-anonymizer BatchAnonymizerEngine.anonymize_dict", c.presidio_events_per_s),
-        ):
-            print(f"{label:<58} {rate:>10,.0f} records/s")
-        print(f"core / presidio: {c.core_events_per_s / c.presidio_events_per_s:.2f}")
-        print("field mapping (ours -> Presidio's nearest):")
-        for name, ours, theirs in c.fields:
-            print(f"  {name:<16} {ours:<11} -> {theirs}")
-        summary["core_vs_presidio"] = {
-            "core_records_per_s": _r(c.core_events_per_s),
-            "presidio_records_per_s": _r(c.presidio_events_per_s),
-            "core_over_presidio": round(c.core_events_per_s / c.presidio_events_per_s, 3),
-            "core_records": c.core_events,
-            "presidio_records": c.presidio_events,
-        }
+        comparison.print_report()
+        summary["core_vs_presidio"] = comparison.result()
     print()
     print(
         "caveats: broker, registry, level, pacer and measuring consumer share this machine's cores (at L0's half "
@@ -574,8 +559,9 @@ def main(argv: list[str] | None = None) -> int:
             results[level] = run_level(cfg, level, input_topic, pool)
         comparison = None
         if not args.no_compare:
-            print("[bench] transform-only comparison (core vs presidio-anonymizer) ...", flush=True)
-            comparison = compare(loaded, decode_pool(pool), cfg.compare_budget_s)
+            print("[bench] transform-only comparison (core vs presidio-analyzer + anonymizer) ...", flush=True)
+            truth = pool_note_entities(cfg.pool_size)
+            comparison = compare(loaded, decode_pool(pool), cfg.compare_budget_s, truth)
         summary = report(cfg, results, comparison, prefill_rate, loaded)
         failed = False
         print(json.dumps(summary, sort_keys=False))

@@ -41,6 +41,30 @@ class Identifiers:
                 self.values.add(candidate)
 
 
+@dataclass(frozen=True, slots=True)
+class SeededEntity:
+    """One piece of personal data the generator wrote into a contact's ``notes``: its scrub_text entity type
+    and offsets (``notes[start:end]`` is the value)."""
+
+    entity: str
+    start: int
+    end: int
+
+
+def contact_note(first: str, phone: str, email: str, sentence: str) -> tuple[str, tuple[SeededEntity, ...]]:
+    """A contact's ``notes`` and the personal data in it (the first name, the phone number, the email)."""
+    parts: list[tuple[str | None, str]] = [
+        (None, "Called "), ("PERSON", first), (None, " on "), ("PHONE", phone),
+        (None, "; prefers email "), ("EMAIL", email), (None, f". {sentence}"),
+    ]  # fmt: skip
+    text, seeded = "", []
+    for entity, piece in parts:
+        if entity is not None:
+            seeded.append(SeededEntity(entity, len(text), len(text) + len(piece)))
+        text += piece
+    return text, tuple(seeded)
+
+
 class CrmCdcGenerator:
     def __init__(self, seed: int | None = 7, locale: str = "en_US") -> None:
         self.fake = Faker(locale)
@@ -49,6 +73,9 @@ class CrmCdcGenerator:
         self.contacts: dict[int, dict[str, Any]] = {}
         self.accounts: dict[int, dict[str, Any]] = {}
         self.identifiers = Identifiers()
+        #: Ground truth of the contacts' notes: notes text -> the personal data written into it (recording it
+        #: draws nothing from Faker, so a seed gives the same events as without it).
+        self.note_entities: dict[str, tuple[SeededEntity, ...]] = {}
         self._next_contact = 1001
         self._next_account = 501
         self._lsn = 24_023_128
@@ -110,13 +137,18 @@ class CrmCdcGenerator:
             "job_title": self.marginals.job_title(),
             "lifetime_value": round(f.pyfloat(min_value=0, max_value=250_000, right_digits=2), 2),
             "marketing_opt_in": f.boolean(),
-            "notes": f"Called {first} on {phone}; prefers email {email}. {f.sentence()}",
+            "notes": self._note(first, phone, email, f.sentence()),
             "account_id": f.random_element(list(self.accounts)) if self.accounts else None,
             "created_at": created,
             "updated_at": created,
         }
         self.identifiers.add(email, phone, f"{first} {last}", row["street"], row["notes"])
         return row
+
+    def _note(self, first: str, phone: str, email: str, sentence: str) -> str:
+        text, seeded = contact_note(first, phone, email, sentence)
+        self.note_entities[text] = seeded
+        return text
 
     def _update(self, row: dict[str, Any], kind: str) -> dict[str, Any]:
         f = self.fake

@@ -112,3 +112,18 @@ def test_identifiers_are_collected(generated: tuple[CrmCdcGenerator, list[CdcEve
             row = event.value["after"] or event.value["before"]
             assert row["owner_email"] in identifiers
             assert row["phone"] in identifiers or len(row["phone"]) < 6
+
+
+def test_note_entities_are_the_values_written_into_the_notes(
+    generated: tuple[CrmCdcGenerator, list[CdcEvent]],
+) -> None:
+    generator, events = generated
+    rows = [e.value["after"] for e in events if e.topic == CONTACTS_TOPIC and e.value and e.value["op"] in "rc"]
+    assert rows
+    for row in rows:
+        seeded = generator.note_entities[row["notes"]]
+        assert {s.entity: row["notes"][s.start : s.end] for s in seeded} == {
+            "PERSON": row["first_name"],
+            "PHONE": row["phone"],
+            "EMAIL": row["email"],
+        }

@@ -10,7 +10,9 @@ Salesforce body) is checked after its transforms ran, on the values as they woul
 2. if the class held at least ``k`` *other* subjects, the image goes out as it is;
 3. else, where the policy gives a coarser level for some quasi-identifiers (``generalize``), the same is done
    for the coarsened combination; if that class is large enough the image goes out coarsened;
-4. else every quasi-identifier of the image is set to null (suppressed).
+4. else every quasi-identifier of the image is set to null (suppressed), or those the policy lists under
+   ``suppress`` (a field left out, say a country whose counts must stay exact, is published even in a small
+   class: the policy's choice, which the risk evaluation measures).
 
 Audit events name each field suppressed or coarsened (actions ``suppressed(k-anonymity)`` and
 ``generalized(k-anonymity)``).
@@ -133,6 +135,7 @@ class KCounts:
         self.k = config.k
         self.paths = tuple(config.quasi_identifiers)
         self.levels = dict(config.generalize)
+        self.suppressible = tuple(config.suppress or config.quasi_identifiers)
         self._secret = secret
         self._classes: dict[bytes, ClassCount] = {}
         self._changed: set[bytes] = set()
@@ -204,7 +207,7 @@ class KCounts:
 
     def _suppress(self, row: dict[str, Any], others: int) -> Decision:
         notes = []
-        for path in self.paths:
+        for path in self.suppressible:
             if _get(row, path) is not None:
                 _set(row, path, None)
                 notes.append((path, SUPPRESSED_K))

@@ -111,7 +111,7 @@ def compile_envelope(source: SourcePolicy, value_schema: AvroType, keyring: KeyR
         keyring,
         output_name=anonymized_name(str(row_schema["name"])),
         default=source.default,
-        nullable=source.quasi_identifier_paths,
+        nullable=source.k_suppressible_paths,
     )
     row_type: dict[str, Any] = row.output_schema
 

@@ -95,11 +95,21 @@ class KAnonymity(BaseModel):
         " suppressed.",
     )
 
+    suppress: list[str] | None = Field(
+        None,
+        description="The quasi-identifiers set to null when a class is too small (default: all). Those left out"
+        " are published even in a small class (say a country whose counts must stay exact): the evaluation"
+        " measures what that costs.",
+    )
+
     @model_validator(mode="after")
     def _levels_of_quasi_identifiers(self) -> KAnonymity:
-        extra = sorted(set(self.generalize) - set(self.quasi_identifiers))
-        if extra:
-            raise ValueError(f"generalize names fields that are not quasi-identifiers: {extra}")
+        for what, paths in (("generalize", list(self.generalize)), ("suppress", self.suppress or [])):
+            extra = sorted(set(paths) - set(self.quasi_identifiers))
+            if extra:
+                raise ValueError(f"{what} names fields that are not quasi-identifiers: {extra}")
+        if self.suppress is not None and not self.suppress:
+            raise ValueError("suppress must name at least one quasi-identifier (or be left out: all of them)")
         return self
 
 
@@ -139,9 +149,11 @@ class SourcePolicy(BaseModel):
     k_anonymity: KAnonymity | None = None
 
     @property
-    def quasi_identifier_paths(self) -> frozenset[str]:
+    def k_suppressible_paths(self) -> frozenset[str]:
         """The fields streaming k-anonymity may suppress (their outputs are nullable)."""
-        return frozenset(self.k_anonymity.quasi_identifiers) if self.k_anonymity else frozenset()
+        if self.k_anonymity is None:
+            return frozenset()
+        return frozenset(self.k_anonymity.suppress or self.k_anonymity.quasi_identifiers)
 
     @field_validator("key", "fields", mode="before")
     @classmethod

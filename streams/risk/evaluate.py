@@ -3,8 +3,9 @@
 The figures per source (README "Risk evaluation" explains the threat model and each number): linkage
 (k distribution, share unique, expected re-identification: ``attacker``), time-field exposure and token
 frequency exposure (``exposure``), utility (``utility``); across sources, token scopes that join. When a
-source has a ``k_anonymity`` section, linkage is given without it (the transforms alone) and with the
-worker's streaming suppression simulated in order of arrival.
+source has a ``k_anonymity`` section, linkage is given without it (the transforms alone: the policy run with
+its ``k_anonymity`` sections removed) and with it (the real pipeline's streaming k-anonymity, in order of
+arrival); the other figures describe what the worker publishes, with k-anonymity.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from streams.policy.loader import LoadedPolicy
 from streams.risk.attacker import Linkage, link
 from streams.risk.exposure import ScopeJoin, TimeExposure, scope_joins, time_exposure, token_exposure
 from streams.risk.population import Population
-from streams.risk.records import by_source, simulate_k_anonymity
+from streams.risk.records import attach_clear, by_source
 from streams.risk.simulate import run_policy
 from streams.risk.utility import Join, Utility, joins, utility
 
@@ -82,8 +83,17 @@ class Evaluation:
 
 def evaluate(loaded: LoadedPolicy, keyring: KeyRing, population: Population) -> Evaluation:
     policy = loaded.policy
-    published, dead = run_policy(loaded, keyring, population.schemas, population.records)
-    records = by_source(policy.sources, published)
+    plain_policy = policy.model_copy(
+        update={"sources": [s.model_copy(update={"k_anonymity": None}) for s in policy.sources]}
+    )
+    published, dead = run_policy(
+        LoadedPolicy(plain_policy, loaded.content_hash, loaded.path), keyring, population.schemas, population.records
+    )
+    plain = by_source(policy.sources, published)
+    records = plain
+    if any(s.k_anonymity is not None for s in policy.sources):
+        published, dead = run_policy(loaded, keyring, population.schemas, population.records)
+        records = by_source(policy.sources, published)
     evaluation = Evaluation(
         policy.id,
         policy.version,
@@ -95,17 +105,17 @@ def evaluate(loaded: LoadedPolicy, keyring: KeyRing, population: Population) -> 
     for source in policy.sources:
         recs = records[source.name]
         known = policy.risk.attacker_knows.get(source.name)
-        plain = link(source, recs.subjects, known)
+        without_k = link(source, plain[source.name].subjects, known)
         with_k = None
         if source.k_anonymity is not None:
-            simulate_k_anonymity(recs)
+            attach_clear(recs, plain[source.name])
             with_k = link(source, recs.subjects, known)
         evaluation.sources.append(
             SourceRisk(
                 source.name,
                 len(recs.subjects),
                 len(recs.events),
-                plain,
+                without_k,
                 with_k,
                 time_exposure(recs),
                 token_exposure(recs),

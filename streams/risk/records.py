@@ -112,26 +112,17 @@ def by_source(sources: Sequence[SourcePolicy], published: Sequence[Published]) -
     return result
 
 
-def simulate_k_anonymity(records: SourceRecords) -> None:
-    """The worker's streaming k-anonymity, in order of arrival: an event whose published quasi-identifier
-    combination has been seen (this event included) fewer than ``k`` times goes out with those fields
-    suppressed (null). Applied to every event and to the subject records they belong to."""
-    rule = records.source.k_anonymity
-    if rule is None:
-        return
-    counts: dict[tuple[Any, ...], int] = {}
-    first_suppressed: dict[int, frozenset[str]] = {}
-    for index, (_, _, out) in enumerate(records.events):
-        combo = tuple(repr(out.get(path)) for path in rule.quasi_identifiers)
-        counts[combo] = counts.get(combo, 0) + 1
-        if counts[combo] < rule.k:
-            for path in rule.quasi_identifiers:
-                out[path] = None
-            first_suppressed[index] = frozenset(rule.quasi_identifiers)
-    # Subject records share their dicts with the events (same objects): mark which were suppressed.
-    suppressed_rows = {id(records.events[i][2]): paths for i, paths in first_suppressed.items()}
-    for subject in records.subjects:
-        subject.suppressed = suppressed_rows.get(id(subject.out), frozenset())
+def attach_clear(published: SourceRecords, plain: SourceRecords) -> None:
+    """``published`` came out of the worker's streaming k-anonymity; the attacker still computes every
+    member's signature from the transforms alone (``plain``, the same population without k-anonymity, same
+    keys). Marks the fields k-anonymity suppressed in each subject record."""
+    clear = {s.subject: s.clear for s in plain.subjects}
+    paths = published.source.k_suppressible_paths
+    for subject in published.subjects:
+        subject.clear = clear.get(subject.subject, subject.clear)
+        subject.suppressed = frozenset(
+            p for p in paths if subject.out.get(p) is None and subject.clear.get(p) is not None
+        )
 
 
 def iter_values(subjects: Sequence[SubjectRecord], path: str, side: str) -> Iterator[Any]:

@@ -165,3 +165,15 @@ def test_policy_refuses_quasi_identifiers_it_cannot_count() -> None:
         Coarsening.model_validate({"prefix_length": 1, "bucket_width": 2})
     with pytest.raises(ValidationError):
         KAnonymity.model_validate({"k": 1, "quasi_identifiers": ["city"]})
+
+
+def test_fields_left_out_of_suppress_are_published_in_a_small_class() -> None:
+    src = source(k=2)
+    assert src.k_anonymity is not None
+    config = src.k_anonymity.model_copy(update={"suppress": ["birth_year"]})
+    k = KCounts(src, config, SECRET)
+    r = row()
+    assert k.check(r, subject(1)).notes == (("birth_year", SUPPRESSED_K),)
+    assert r["city"] == "Leeds" and r["birth_year"] is None
+    with pytest.raises(ValidationError, match="suppress names fields that are not quasi-identifiers"):
+        KAnonymity.model_validate({"k": 2, "quasi_identifiers": ["city"], "suppress": ["country"]})

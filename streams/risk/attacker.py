@@ -8,6 +8,9 @@ candidates; their number is the record's ``k``), then guesses:
   (it is not secret) to each member's raw value and keeps the members whose result equals the published value;
 - keyed tokens and deterministic encryption (no key): only frequencies are visible, so a member is kept if its
   raw value occurs in the population as often as the published token occurs in the output (rank matching);
+  a ciphertext also shows its length (the plaintext's typed encoding plus tag, and nonce when randomized), so
+  for ``encrypt`` the member's raw value must also encrypt to a payload of that length. A randomized
+  ciphertext is fresh each time: its length is all it shows;
 - noise (laplace, gaussian) and date_shift: a member is kept if its raw value lies within the noise's 99th
   percentile distance of the published value; among the candidates the attacker picks the nearest (distances in
   units of that width summed over the noisy fields), breaking ties at random;
@@ -28,6 +31,7 @@ import numpy as np
 
 from streams.policy.model import SourcePolicy
 from streams.risk.records import SubjectRecord, as_number
+from streams.transforms.encrypt import NONCE_BYTES, TAG_BYTES, DecryptionError, parse_token
 
 NOISY = frozenset({"laplace", "gaussian", "date_shift"})
 KEYED = frozenset({"tokenize", "encrypt"})
@@ -40,6 +44,33 @@ NOISE_QUANTILE = 99.0
 def transform_of(source: SourcePolicy, path: str) -> str:
     rule = source.fields.get(path)
     return str(getattr(rule, "transform", "drop")) if rule is not None else "drop"
+
+
+def is_randomized_encryption(source: SourcePolicy, path: str) -> bool:
+    rule = source.fields.get(path)
+    return transform_of(source, path) == "encrypt" and getattr(rule, "mode", None) == "randomized"
+
+
+def payload_length(value: Any, randomized: bool) -> int | None:
+    """The payload length ``encrypt`` gives a raw value: (nonce,) typed encoding, tag."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        body = 1 + len(value.encode())
+    elif isinstance(value, bytes):
+        body = 1 + len(value)
+    else:
+        body = 9  # "i" + 8 bytes: integers do not reveal their magnitude
+    return (NONCE_BYTES if randomized else 0) + body + TAG_BYTES
+
+
+def ciphertext_length(token: Any) -> int | None:
+    if not isinstance(token, str):
+        return None
+    try:
+        return len(parse_token(token)[2])
+    except DecryptionError:
+        return None
 
 
 def attacker_fields(source: SourcePolicy, subjects: Sequence[SubjectRecord], known: Sequence[str] | None) -> list[str]:
@@ -88,12 +119,26 @@ def link(source: SourcePolicy, subjects: Sequence[SubjectRecord], known: Sequenc
         if kind in IGNORED or kind == "drop":
             continue
         (noisy if kind in NOISY else exact).append(path)
-        result.fields[path] = "nearest" if kind in NOISY else "frequency" if kind in KEYED else "equal"
+        if kind == "encrypt":
+            result.fields[path] = "length" if is_randomized_encryption(source, path) else "frequency, length"
+        else:
+            result.fields[path] = "nearest" if kind in NOISY else "frequency" if kind in KEYED else "equal"
     # Signatures: what the attacker computes for every population member, and what it reads off the output.
     sig: dict[str, list[Any]] = {}
     seen: dict[str, list[Any]] = {}
     for path in exact:
-        if result.fields[path] == "frequency":
+        if result.fields[path] == "length":
+            sig[path] = [payload_length(s.raw.get(path), True) for s in subjects]
+            seen[path] = [None if path in s.suppressed else ciphertext_length(s.out.get(path)) for s in subjects]
+        elif result.fields[path] == "frequency, length":
+            frequency = _frequency([s.raw.get(path) for s in subjects])
+            sig[path] = [(f, payload_length(s.raw.get(path), False)) for f, s in zip(frequency, subjects, strict=True)]
+            counts = _frequency([s.out.get(path) for s in subjects])
+            seen[path] = [
+                None if path in s.suppressed or s.out.get(path) is None else (f, ciphertext_length(s.out.get(path)))
+                for f, s in zip(counts, subjects, strict=True)
+            ]
+        elif result.fields[path] == "frequency":
             sig[path] = _frequency([s.raw.get(path) for s in subjects])
             seen[path] = _frequency([s.out.get(path) for s in subjects])
             # A suppressed token is null in the output: its frequency there says nothing.

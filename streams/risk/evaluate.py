@@ -175,6 +175,11 @@ def render_text(evaluation: Evaluation) -> str:
             lines.append(f"  sum of {what}: worst group (>= 100) error {err:.2%}")
         for what, err in s.utility.total_sum_error.items():
             lines.append(f"  total of {what}: error {err:.2%}")
+        for what, share in s.utility.noise_sd_of_mean.items():
+            n = s.utility.group_within_tolerance[what]
+            lines.append(
+                f"  noise on {what}: sd {share:.1%} of the mean; group sums within 5% (one sd) from {n} records"
+            )
     if evaluation.joins:
         lines.append("\njoins (share of values finding a match: raw / published)")
         for j in evaluation.joins:

@@ -6,9 +6,10 @@ token scopes that join sources.
   that encodes one: Debezium ``ts_*``/``source.ts_*``, Salesforce ``commitTimestamp``/``commitNumber``, the
   Kafka timestamp, another row time) lies within a day of the field's raw value. Such a field is published
   at that precision, whatever its transform says.
-- Token frequency exposure, per keyed field (tokenize, deterministic encrypt): the expected share of records
-  whose raw value an attacker labels by rank matching the token counts against the raw value counts (a value
-  whose count is shared by m raw values is labelled correctly with chance 1/m).
+- Token frequency exposure, per keyed field (tokenize, deterministic encrypt; randomized ciphertexts have no
+  frequencies): the expected share of records whose raw value an attacker labels by rank matching the token
+  counts against the raw value counts (a value whose count is shared by m raw values is labelled correctly
+  with chance 1/m).
 - Cross-source joins: token scopes used by fields of different sources, with the number of token values they
   share; the policy declares the ones it means (``risk.joins``).
 """
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.risk.attacker import KEYED, transform_of
+from streams.risk.attacker import KEYED, is_randomized_encryption, transform_of
 from streams.risk.records import SourceRecords, as_number, envelope_leaves
 
 DAY_MS = 86_400_000
@@ -97,7 +98,7 @@ def rank_matching(values: Iterable[Any]) -> float:
 def token_exposure(records: SourceRecords) -> dict[str, float]:
     out: dict[str, float] = {}
     for path in records.source.fields:
-        if transform_of(records.source, path) in KEYED:
+        if transform_of(records.source, path) in KEYED and not is_randomized_encryption(records.source, path):
             values = [s.raw.get(path) for s in records.subjects]
             if any(v is not None for v in values):
                 out[path] = rank_matching(values)

@@ -3,13 +3,18 @@
 - Group counts: per kept categorical field (``keep``, at most 60 distinct raw values), the largest error of a
   group's record count, as a share of the group (0 when exact).
 - Group sums: per noised number (laplace, gaussian) and kept categorical field, the largest relative error of a
-  group's sum over the groups of at least ``MIN_GROUP`` records, and of the total.
+  group's sum over the groups of at least ``MIN_GROUP`` records, and of the total; and the noise itself: its
+  standard deviation per record (measured: published minus raw) as a share of the mean raw value, and the
+  smallest group whose sum it keeps within ``SUM_TOLERANCE`` at one standard deviation (the sum error of n
+  records is sd * sqrt(n), their typical sum n * mean: n >= (sd / (SUM_TOLERANCE * mean))^2).
 - Joins: per token scope shared by two sources, the share of the first field's values that find a match in
   the second, raw and published (a join is preserved when the two agree).
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +24,7 @@ from streams.risk.attacker import transform_of
 from streams.risk.records import SourceRecords, as_number
 
 MIN_GROUP = 100
+SUM_TOLERANCE = 0.05
 MAX_CATEGORIES = 60
 SUMMED = frozenset({"laplace", "gaussian"})
 
@@ -28,6 +34,8 @@ class Utility:
     count_error: dict[str, float] = field(default_factory=dict)
     sum_error: dict[str, float] = field(default_factory=dict)  # "value by group" -> worst group error
     total_sum_error: dict[str, float] = field(default_factory=dict)
+    noise_sd_of_mean: dict[str, float] = field(default_factory=dict)  # per-record noise sd / mean raw value
+    group_within_tolerance: dict[str, int] = field(default_factory=dict)  # smallest n: sum within 5% at one sd
 
 
 def _categorical(records: SourceRecords) -> list[str]:
@@ -59,6 +67,11 @@ def utility(records: SourceRecords) -> Utility:
             continue
         raw_total = sum(r for r, _, _ in both)
         result.total_sum_error[value] = abs(sum(o for _, o, _ in both) - raw_total) / abs(raw_total or 1.0)
+        mean = abs(raw_total) / len(both)
+        if mean > 0:
+            sd = statistics.pstdev([o - r for r, o, _ in both])
+            result.noise_sd_of_mean[value] = sd / mean
+            result.group_within_tolerance[value] = max(1, math.ceil((sd / (SUM_TOLERANCE * mean)) ** 2))
         for path in groups:
             sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
             for r, o, s in both:

@@ -34,7 +34,7 @@ def accounts_source(loaded_policy: LoadedPolicy) -> SourcePolicy:
 
 @pytest.fixture(scope="session")
 def keyring() -> KeyRing:
-    # "other" doubles as the default encryption key (the demo policy encrypts accounts.owner_email).
+    # "other" doubles as the default encryption key (the demo policy encrypts sfdc-accounts.AccountNumber).
     return KeyRing({TEST_KEY_ID: TEST_KEY, "other": OTHER_KEY}, TEST_KEY_ID, {"encrypt": "other"})
 
 

@@ -352,7 +352,7 @@ def test_cli_lint_key_id_option(tmp_path: Path, crm_data: dict[str, Any]) -> Non
     refused = run_lint(str(path), "--schemas", str(SCHEMAS))
     assert refused.exit_code == 1
     assert "nope" in refused.output
-    # e1: the demo policy also encrypts (accounts.owner_email) with the default encryption key id.
+    # e1: the demo policy also encrypts (sfdc-accounts.AccountNumber) with the default encryption key id.
     accepted = run_lint(str(path), "--schemas", str(SCHEMAS), "--key-id", "k1", "--key-id", "nope", "--key-id", "e1")
     assert accepted.exit_code == 0, accepted.output
 

@@ -10,6 +10,7 @@ from streams.policy.model import SourcePolicy
 from streams.risk.attacker import link
 from streams.risk.exposure import rank_matching
 from streams.risk.records import SubjectRecord
+from streams.transforms.encrypt import Encrypt
 
 
 def _source(fields: dict[str, Any]) -> SourcePolicy:
@@ -44,6 +45,29 @@ def test_tokens_are_matched_by_frequency() -> None:
     assert result.fields == {"last": "frequency"}
     assert result.unique == pytest.approx(1 / 6)  # lee: the only value seen once
     assert rank_matching(names) == pytest.approx(1.0)  # every count is distinct: rank matching labels all
+
+
+def test_randomized_ciphertexts_are_matched_by_length_only() -> None:
+    # Few owners: a deterministic ciphertext would split by owner (frequency); a randomized one is fresh each
+    # time, so the attacker can only tell the plaintext's length, and must not exclude the target.
+    owners = ["ann@crm.example", "ann@crm.example", "bob@crm.example", "christine@crm.example"]
+    cipher = Encrypt(bytes(32), "e1", "randomized", "owner")
+    raw = [{"owner": o} for o in owners]
+    out = [{"owner": cipher.encrypt(o)} for o in owners]
+    result = link(_source({"owner": {"transform": "encrypt", "mode": "randomized"}}), _subjects(raw, out))
+    assert result.fields == {"owner": "length"}
+    assert result.k_distribution == {"3-4": 3, "1": 1}  # ann and bob have equal lengths; christine stands out
+    assert result.expected_reidentification == pytest.approx((3 * (1 / 3) + 1) / 4)
+
+
+def test_deterministic_ciphertexts_show_frequency_and_length() -> None:
+    owners = ["ann@crm.example", "bob@crm.example", "christine@crm.example"]  # each seen once
+    cipher = Encrypt(bytes(32), "e1", "deterministic", "owner")
+    raw = [{"owner": o} for o in owners]
+    out = [{"owner": cipher.encrypt(o)} for o in owners]
+    result = link(_source({"owner": {"transform": "encrypt", "mode": "deterministic"}}), _subjects(raw, out))
+    assert result.fields == {"owner": "frequency, length"}
+    assert result.k_distribution == {"2": 2, "1": 1}  # frequencies alone would give k = 3 for everyone
 
 
 def test_small_noise_is_matched_by_the_nearest_value() -> None:

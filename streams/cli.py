@@ -273,7 +273,7 @@ def policy() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--risk", is_flag=True, help="Also run the risk evaluation on a sample; fail above policy.risk.")
-@click.option("--risk-sample", default=5000, show_default=True, help="Population size for --risk.")
+@click.option("--risk-sample", default=20000, show_default=True, help="Population size for --risk.")
 def policy_lint(
     policy_path: Path,
     schema_dir: Path | None,
@@ -374,7 +374,7 @@ def _run_evaluation(policy_path: Path, sample: int, topics: tuple[str, ...] = ()
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Policy file to evaluate.",
 )
-@click.option("--sample", default=5000, show_default=True, help="Size of the generator's population.")
+@click.option("--sample", default=20000, show_default=True, help="Size of the generator's population.")
 @click.option("--topic", "topics", multiple=True, help="Evaluate on a snapshot of this source topic instead.")
 @click.option("--limit", type=int, help="At most this many records per --topic.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

@@ -192,13 +192,16 @@ def create_app(
             if tables:
 
                 def persist(stats: BatchStats, events: Any = events, tables: SubjectStateTables = tables) -> None:
+                    clock = time.perf_counter()
                     if stats.states:
                         tables.write(events, stats.states)  # before the batch is acknowledged
+                    stats.timed("state_write", clock)
 
-            stats = await process_or_stop(
-                pipeline, records, states=tables.read(events) if tables else None, persist=persist
-            )
+            states = tables.read(events) if tables else None
+            handed = time.perf_counter()
+            stats = await process_or_stop(pipeline, records, states=states, persist=persist)
             health.batch_done()
+            metrics.note_stages(stats, records, started, handed)
             restarts = getattr(pipeline, "restarts", 0)  # the offloaded pipeline restarts a child that died
             if restarts > seen_restarts[0]:
                 metrics.child_restarts.inc(restarts - seen_restarts[0])

@@ -72,6 +72,7 @@ from tests.bench.common import (
 from tests.bench.data import decode_pool, generate_pool, prefill
 from tests.bench.measure import MB, Latency, OutputMeter, RssSampler, Throughput
 from tests.bench.presidio_compare import Comparison, compare
+from tests.bench.stages import Stages, scrape
 
 POLICY = Path(__file__).resolve().parent / "policy.yaml"
 LEVELS = ("L0", "L1", "L2", "P")
@@ -110,6 +111,14 @@ class LevelResult:
     achieved_rate: float
     peak_rss_bytes: int
     dead_lettered: int = 0
+    cpu_s: float = 0.0  # CPU seconds of the level's process tree over the throughput window
+    cpu_root_s: float = 0.0  # the same, of the level's own process alone (P: the Faust parent)
+    stages: Stages | None = None  # P: the worker's batch stages over the latency window
+    stages_throughput: Stages | None = None  # P: the same over the whole throughput phase
+
+    @property
+    def cpu_us_per_event(self) -> float:
+        return 1e6 * self.cpu_s / self.throughput.counted if self.throughput.counted else 0.0
 
 
 # -- level processes ------------------------------------------------------------------------------------------
@@ -120,14 +129,17 @@ def write_policy(path: Path, source_topic: str, output_topic: str) -> LoadedPoli
     return load_policy(path)
 
 
+def level_log(cfg: Config, level: str, phase: str) -> Path:
+    return cfg.workdir / "logs" / f"{level}-{phase}.log"
+
+
 def start_level(
     cfg: Config, level: str, phase: str, source: str, output: str
 ) -> tuple[subprocess.Popen[bytes], str | None]:
     """The level's process on ``source`` -> ``output``, and (for P) its dead-letter topic."""
-    logs = cfg.workdir / "logs"
     dead_letter_topic = None
-    logs.mkdir(exist_ok=True)
-    log_path = logs / f"{level}-{phase}.log"
+    log_path = level_log(cfg, level, phase)
+    log_path.parent.mkdir(exist_ok=True)
     if level == "P":
         policy = cfg.workdir / f"policy-{phase}.yaml"
         write_policy(policy, source, output)
@@ -193,7 +205,9 @@ def topic_size(bootstrap: str, topic: str) -> int:
         cons.close()
 
 
-def measure_throughput(cfg: Config, level: str, input_topic: str) -> tuple[Throughput, int, int]:
+def measure_throughput(
+    cfg: Config, level: str, input_topic: str
+) -> tuple[Throughput, int, int, tuple[float, float], Stages | None]:
     output = cfg.topic(level, "out")
     create_topics(cfg.bootstrap, [output])
     proc, dead_letter_topic = start_level(cfg, level, "throughput", input_topic, output)
@@ -207,19 +221,24 @@ def measure_throughput(cfg: Config, level: str, input_topic: str) -> tuple[Throu
             expected_total=None if level in WRAPPING else cfg.events,
             startup_timeout_s=STARTUP_TIMEOUT_S,
         )
+        stages = scrape(level_log(cfg, level, "throughput")) if level == "P" else None
     finally:
         peak = sampler.stop()
         stop_process(proc)
         meter.close()
+    cpu = (
+        sampler.cpu_between(result.window_start, result.window_end),
+        sampler.cpu_between(result.window_start, result.window_end, root_only=True),
+    )
     dead = topic_size(cfg.bootstrap, dead_letter_topic) if dead_letter_topic else 0
     # The output topics (gigabytes for L0) are deleted at the end of the run, not here: the broker removes a
     # deleted topic's files a minute later, which would land in the next level's measurement.
-    return result, peak, dead
+    return result, peak, dead, cpu, stages
 
 
 def measure_latency(
     cfg: Config, level: str, pool_file: Path, pool: list[Event], rate: float
-) -> tuple[Latency, float, int]:
+) -> tuple[Latency, float, int, Stages | None]:
     source, output = cfg.topic(level, "latency", "in"), cfg.topic(level, "latency", "out")
     create_topics(cfg.bootstrap, [source, output])
     register_subjects(cfg.registry_url, [source])
@@ -240,6 +259,8 @@ def measure_latency(
     try:
         meter.wait_first(STARTUP_TIMEOUT_S, _alive(proc), send_probe)
         probe.flush(10)
+        log_path = level_log(cfg, level, "latency")
+        before = scrape(log_path) if level == "P" else None
         pacer = start_pacer(cfg, pool_file, source, rate, cfg.settle_s, cfg.latency_window_s, 0.3)
         summary: dict[str, Any] = {}
 
@@ -254,13 +275,15 @@ def measure_latency(
         timeout = cfg.settle_s + cfg.latency_window_s + 40
         latency = meter.latency(pacer_done, timeout)
         achieved = float(summary.get("achieved_rate", 0.0))
+        after = scrape(log_path) if level == "P" else None
+        stages = after.since(before) if after is not None else None
     finally:
         if pacer is not None:
             stop_process(pacer, 5)
         peak = sampler.stop()
         stop_process(proc)
         meter.close()
-    return latency, achieved, peak
+    return latency, achieved, peak, stages
 
 
 def start_pacer(
@@ -285,15 +308,27 @@ def pacer_summary(pacer: subprocess.Popen[bytes]) -> dict[str, Any]:
 
 def run_level(cfg: Config, level: str, input_topic: str, pool: list[Event]) -> LevelResult:
     print(f"[bench] {level}: throughput ({cfg.warmup_s:g}s warm-up + {cfg.duration_s:g}s) ...", flush=True)
-    throughput, peak_tput, dead = measure_throughput(cfg, level, input_topic)
+    throughput, peak_tput, dead, cpu, stages_tput = measure_throughput(cfg, level, input_topic)
     rate = max(throughput.events_per_s / 2, 1.0)
     print(
         f"[bench] {level}: {throughput.events_per_s:,.0f} events/s over {throughput.window_s:.1f}s"
         f"{' (drained)' if throughput.drained else ''}; latency at {rate:,.0f} events/s ...",
         flush=True,
     )
-    latency, achieved, peak_lat = measure_latency(cfg, level, pool_file_path(cfg), pool, rate)
-    return LevelResult(throughput, latency, rate, achieved, max(peak_tput, peak_lat), dead)
+    latency, achieved, peak_lat, stages = measure_latency(cfg, level, pool_file_path(cfg), pool, rate)
+    peak = max(peak_tput, peak_lat)
+    result = LevelResult(throughput, latency, rate, achieved, peak, dead, cpu[0], cpu[1], stages, stages_tput)
+    root_us = 1e6 * cpu[1] / throughput.counted if throughput.counted else 0.0
+    print(
+        f"[bench] {level}: {result.cpu_us_per_event:,.0f} CPU us/event ({root_us:,.0f} in the level's own process); "
+        f"p50 {latency.p50_ms:.1f} ms, p99 {latency.p99_ms:.1f} ms",
+        flush=True,
+    )
+    for label, st in (("latency", stages), ("throughput", stages_tput)):
+        if st is not None:
+            means = ", ".join(f"{k} {v:.1f}" for k, v in st.mean_ms().items())
+            print(f"[bench] {level} stages ms/batch ({label}, mean batch {st.mean_batch():.0f}): {means}", flush=True)
+    return result
 
 
 def pool_file_path(cfg: Config) -> Path:

@@ -37,6 +37,14 @@ class RawRecord:
     value: bytes | None
     headers: Headers = field(default_factory=list)
 
+    def __reduce__(self) -> tuple[type[RawRecord], tuple[Any, ...]]:
+        # Pickled as a plain tuple: dataclasses' own __getstate__ (Python code per record) made the hand-off of
+        # a 500-record batch to the pipeline process cost ~6 us per record in the Faust process; this, ~0.5 us.
+        return (
+            RawRecord,
+            (self.topic, self.partition, self.offset, self.timestamp_ms, self.key, self.value, self.headers),
+        )
+
 
 @dataclass(slots=True)
 class Delivery:

@@ -78,7 +78,7 @@ compose-test: install ## Build the images with podman, run the compose stack, ch
 alerts: ## Check the Prometheus alert rules and run their unit tests (promtool from Debian's prometheus)
 	cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts.test.yml
 
-bench: install ## Benchmark L0/L1/L2 baselines vs the processor + core vs Presidio (last line JSON)
+bench: install ## Benchmark L0/L1/L2 baselines vs the processor + core vs Presidio, 3 runs, goals pass/fail (last line JSON)
 	$(PYTHON) -m pip install -q -e '.[dev,bench]'
 	$(PYTHON) -m streams.transforms.pii.name_lexicon
 	$(CLI) services up

@@ -81,6 +81,10 @@ def worker(policy_path: Path | None) -> None:
     from streams.errors import ConfigError
     from streams.processor.app import create_app
 
+    if settings.event_loop == "uvloop":
+        import mode.loop
+
+        mode.loop.use("uvloop")  # before the app and its services take a loop
     try:
         app = create_app(settings, loaded)
     except ConfigError as exc:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from streams import __version__
-from streams.ports import BatchStats, RawRecord
+from streams.ports import BATCH_STAGES, BatchStats, RawRecord
 
 NAMESPACE = "crm_anon"
 UNKNOWN_SOURCE = "unknown"
@@ -62,6 +62,15 @@ class WorkerMetrics:
             "batch_processing_seconds",
             "Seconds from handing a batch to the pipeline until outputs, audits and dead letters are delivered.",
             BATCH_SECONDS_BUCKETS,
+        )
+        self.stage_seconds = Histogram(
+            "batch_stage_seconds",
+            "Seconds of a batch in each stage (streams.ports.BATCH_STAGES; queued: the mean age of its records "
+            "when the batch starts).",
+            ("stage",),
+            namespace=NAMESPACE,
+            registry=self.registry,
+            buckets=BATCH_SECONDS_BUCKETS,
         )
         self.latency = histogram(
             "end_to_end_latency_seconds", "Output delivered minus the input record's timestamp.", LATENCY_BUCKETS
@@ -131,6 +140,8 @@ class WorkerMetrics:
         now_ms = (time.time() if now_s is None else now_s) * 1000.0
         self.batch_size.observe(len(records))
         self.batch_seconds.observe(seconds)
+        for stage, spent in stats.stages.items():
+            self.stage_seconds.labels(stage).observe(spent)
         consumed: dict[str, int] = {}
         for record in records:
             source = self.source(record.topic)
@@ -160,6 +171,19 @@ class WorkerMetrics:
             self.registry_errors.labels("pipeline").inc(stats.registry_errors)
         if stats.registry_stall_s:
             self.registry_stall.inc(stats.registry_stall_s)
+
+    def note_stages(
+        self, stats: BatchStats, records: Sequence[RawRecord], started: float, handed: float, now_s: float | None = None
+    ) -> None:
+        """The worker's own stages of a batch that began at ``started`` and went to the pipeline at ``handed``
+        (``time.perf_counter()``): queued, state_read, and handoff (what the pipeline's own stages do not cover)."""
+        stages = stats.stages
+        now_ms = (time.time() if now_s is None else now_s) * 1000.0 - (time.perf_counter() - started) * 1000.0
+        ages = [now_ms - r.timestamp_ms for r in records if r.timestamp_ms]
+        stages["queued"] = max(0.0, sum(ages) / len(ages) / 1000.0) if ages else 0.0
+        stages["state_read"] = handed - started
+        inside = sum(stages.get(s, 0.0) for s in BATCH_STAGES if s not in ("queued", "state_read", "handoff"))
+        stages["handoff"] = max(0.0, time.perf_counter() - handed - inside)
 
     def set_lag(self, topic: str, partition: int, committed: int, messages: int, seconds: float) -> None:
         labels = (topic, str(partition))

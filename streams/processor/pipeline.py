@@ -225,6 +225,7 @@ class Pipeline:
     async def process(self, records: Sequence[RawRecord], states: Mapping[bytes, bytes] | None = None) -> BatchStats:
         if self._audit_schema_id is None:
             await self.start()
+        began = time.perf_counter()
         loaded: dict[bytes, dict[str, Any]] = {}  # one dict per subject: its records share (and update) it
         record_states: list[dict[str, Any] | None] = []
         for record in records:
@@ -308,7 +309,9 @@ class Pipeline:
                 output_timestamp(self._kafka_timestamps[item.source.topic], timestamp),
             )
             sent.append((item, outcome, delivery))
+        clock = stats.timed("anonymize", began)
         await self._sink.drain()
+        clock = stats.timed("output_drain", clock)
 
         # Audit only what the broker took: a refused output (say a null key on a compacted topic) is
         # dead-lettered instead, so the audit trail never says PUBLISHED for a record that is not there.
@@ -340,7 +343,9 @@ class Pipeline:
             )
             tail_key = (outcome.actions, outcome.uncovered, outcome.epsilon)
             self._send_audit(item.record, audit, stats, tail_key)
+        clock = stats.timed("audit", clock)
         await self._sink.drain()
+        clock = stats.timed("audit_drain", clock)
         self._raise_if_refused()
         for topic, counter in self._k.items():
             changed = counter.take_changes()
@@ -351,6 +356,7 @@ class Pipeline:
             encoded = encode_state(state)
             if encoded != stored.get(key, EMPTY_STATE):
                 stats.states[key] = encoded
+        stats.timed("anonymize", clock)
         return stats
 
     def _encode_letter(self, letter: dict[str, Any], overhead: int) -> bytes:

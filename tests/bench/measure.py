@@ -27,6 +27,8 @@ class Throughput:
     total: int  # output records seen in all
     drained: bool  # the level reached the end of its (read-once) input inside the window
     startup_s: float  # from the meter's start to the first output record
+    window_start: float = 0.0  # time.monotonic() at the window's start and end
+    window_end: float = 0.0
 
 
 @dataclass
@@ -128,7 +130,8 @@ class OutputMeter:
                 window, counted = max(last - first, 1e-3), total
         else:
             window = duration_s
-        return Throughput(counted / window, window, counted, total, drained, startup_s)
+        began = window_start if window_start < last or not drained else first
+        return Throughput(counted / window, window, counted, total, drained, startup_s, began, began + window)
 
     def latency(self, done: Callable[[], tuple[int, int, int] | None], timeout_s: float) -> Latency:
         """p50/p99 of (time the record is visible here - its timestamp) over the pacer's window.
@@ -189,16 +192,21 @@ class OutputMeter:
 
 @dataclass
 class RssSampler:
-    """Samples the RSS of a process and its children every ``interval_s`` in a thread; keeps the peak.
+    """Samples the RSS and the CPU time of a process and its children every ``interval_s`` in a thread; keeps
+    the peak RSS.
 
     The peak is the larger of the sampled tree total and the kernel's high-water mark (VmHWM) of the root
-    process, which also catches a spike between two samples.
+    process, which also catches a spike between two samples. CPU: user + system seconds summed over every
+    process of the tree seen so far (a process that exited counts with its last sample), so
+    :meth:`cpu_between` gives the CPU seconds the whole tree used in a window.
     """
 
     pid: int
     interval_s: float = 0.1
     peak_bytes: int = 0
     samples: list[tuple[float, int]] = field(default_factory=list)
+    cpu_samples: list[tuple[float, float, float]] = field(default_factory=list)  # (monotonic, tree, root CPU s)
+    _cpu_by_pid: dict[int, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -217,8 +225,12 @@ class RssSampler:
         for proc in tree:
             try:
                 total += proc.memory_info().rss
+                times = proc.cpu_times()
+                self._cpu_by_pid[proc.pid] = times.user + times.system
             except psutil.Error:
                 continue
+        root_cpu = self._cpu_by_pid.get(self.pid, 0.0)
+        self.cpu_samples.append((time.monotonic(), sum(self._cpu_by_pid.values()), root_cpu))
         hwm = _vm_hwm(self.pid)
         self.peak_bytes = max(self.peak_bytes, total, hwm)
         return total
@@ -230,6 +242,15 @@ class RssSampler:
             if rss:
                 self.samples.append((time.monotonic() - started, rss))
             self._stop.wait(self.interval_s)
+
+    def cpu_between(self, start: float, end: float, root_only: bool = False) -> float:
+        """CPU seconds of the tree (or of the root process alone) between two ``time.monotonic()`` instants
+        (linear between samples)."""
+        if len(self.cpu_samples) < 2:
+            return 0.0
+        samples = np.asarray(self.cpu_samples)
+        times, cpu = samples[:, 0], samples[:, 2 if root_only else 1]
+        return float(np.interp(end, times, cpu) - np.interp(start, times, cpu))
 
     def stop(self) -> int:
         self._stop.set()

@@ -44,6 +44,7 @@ import argparse
 import json
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,7 @@ from tests.bench.common import (
 from tests.bench.data import decode_pool, generate_pool, pool_note_entities, prefill
 from tests.bench.measure import MB, Latency, OutputMeter, RssSampler, Throughput
 from tests.bench.presidio_compare import Comparison, compare
+from tests.bench.stages import Stages, scrape
 
 POLICY = Path(__file__).resolve().parent / "policy.yaml"
 LEVELS = ("L0", "L1", "L2", "P")
@@ -94,10 +96,16 @@ class Config:
     levels: list[str]
     workdir: Path
     run_id: str
+    runs: int = 1
+    round: int = 0  # which of the ``runs`` is under way: its topics, groups and files are its own
     topics: list[str] = field(default_factory=list)
 
+    @property
+    def suffix(self) -> str:
+        return f"-r{self.round}" if self.round else ""
+
     def topic(self, *parts: str) -> str:
-        name = ".".join(("bench", self.run_id, *parts))
+        name = ".".join(("bench", self.run_id + self.suffix, *parts))
         if name not in self.topics:
             self.topics.append(name)
         return name
@@ -111,6 +119,14 @@ class LevelResult:
     achieved_rate: float
     peak_rss_bytes: int
     dead_lettered: int = 0
+    cpu_s: float = 0.0  # CPU seconds of the level's process tree over the throughput window
+    cpu_root_s: float = 0.0  # the same, of the level's own process alone (P: the Faust parent)
+    stages: Stages | None = None  # P: the worker's batch stages over the latency window
+    stages_throughput: Stages | None = None  # P: the same over the whole throughput phase
+
+    @property
+    def cpu_us_per_event(self) -> float:
+        return 1e6 * self.cpu_s / self.throughput.counted if self.throughput.counted else 0.0
 
 
 # -- level processes ------------------------------------------------------------------------------------------
@@ -121,16 +137,19 @@ def write_policy(path: Path, source_topic: str, output_topic: str) -> LoadedPoli
     return load_policy(path)
 
 
+def level_log(cfg: Config, level: str, phase: str) -> Path:
+    return cfg.workdir / "logs" / f"{level}-{phase}{cfg.suffix}.log"
+
+
 def start_level(
     cfg: Config, level: str, phase: str, source: str, output: str
 ) -> tuple[subprocess.Popen[bytes], str | None]:
     """The level's process on ``source`` -> ``output``, and (for P) its dead-letter topic."""
-    logs = cfg.workdir / "logs"
     dead_letter_topic = None
-    logs.mkdir(exist_ok=True)
-    log_path = logs / f"{level}-{phase}.log"
+    log_path = level_log(cfg, level, phase)
+    log_path.parent.mkdir(exist_ok=True)
     if level == "P":
-        policy = cfg.workdir / f"policy-{phase}.yaml"
+        policy = cfg.workdir / f"policy-{phase}{cfg.suffix}.yaml"
         write_policy(policy, source, output)
         dead_letter_topic = cfg.topic("P", phase, "deadletter")
         env = subprocess_env(
@@ -138,12 +157,12 @@ def start_level(
                 "CRM_ANON_KAFKA_BOOTSTRAP": cfg.bootstrap,
                 "CRM_ANON_REGISTRY_URL": cfg.registry_url,
                 "CRM_ANON_POLICY_FILE": str(policy),
-                "CRM_ANON_APP_ID": f"bench-{cfg.run_id}-{phase}",
+                "CRM_ANON_APP_ID": f"bench-{cfg.run_id}{cfg.suffix}-{phase}",
                 "CRM_ANON_AUDIT_TOPIC": cfg.topic("P", phase, "audit"),
                 "CRM_ANON_DEAD_LETTER_TOPIC": dead_letter_topic,
                 "CRM_ANON_TOKENIZATION_KEY": secrets.token_hex(32),
                 "CRM_ANON_DEAD_LETTER_KEY": secrets.token_hex(32),
-                "CRM_ANON_STATE_DIR": str(cfg.workdir / f"state-{phase}"),
+                "CRM_ANON_STATE_DIR": str(cfg.workdir / f"state-{phase}{cfg.suffix}"),
                 "CRM_ANON_LOG_FORMAT": "json",
                 "CRM_ANON_LOG_LEVEL": "info",
                 "CRM_ANON_METRICS_PORT": "0",  # any free port: runs must not collide on the metrics port
@@ -166,9 +185,9 @@ def start_level(
             "--output",
             output,
             "--app-id",
-            f"bench-{cfg.run_id}-{level}-{phase}",
+            f"bench-{cfg.run_id}{cfg.suffix}-{level}-{phase}",
             "--datadir",
-            str(cfg.workdir / f"faust-{level}-{phase}"),
+            str(cfg.workdir / f"faust-{level}-{phase}{cfg.suffix}"),
         ]
         if level in WRAPPING and phase == "throughput":
             argv.append("--wrap")
@@ -194,7 +213,9 @@ def topic_size(bootstrap: str, topic: str) -> int:
         cons.close()
 
 
-def measure_throughput(cfg: Config, level: str, input_topic: str) -> tuple[Throughput, int, int]:
+def measure_throughput(
+    cfg: Config, level: str, input_topic: str
+) -> tuple[Throughput, int, int, tuple[float, float], Stages | None]:
     output = cfg.topic(level, "out")
     create_topics(cfg.bootstrap, [output])
     proc, dead_letter_topic = start_level(cfg, level, "throughput", input_topic, output)
@@ -208,19 +229,24 @@ def measure_throughput(cfg: Config, level: str, input_topic: str) -> tuple[Throu
             expected_total=None if level in WRAPPING else cfg.events,
             startup_timeout_s=STARTUP_TIMEOUT_S,
         )
+        stages = scrape(level_log(cfg, level, "throughput")) if level == "P" else None
     finally:
         peak = sampler.stop()
         stop_process(proc)
         meter.close()
+    cpu = (
+        sampler.cpu_between(result.window_start, result.window_end),
+        sampler.cpu_between(result.window_start, result.window_end, root_only=True),
+    )
     dead = topic_size(cfg.bootstrap, dead_letter_topic) if dead_letter_topic else 0
     # The output topics (gigabytes for L0) are deleted at the end of the run, not here: the broker removes a
     # deleted topic's files a minute later, which would land in the next level's measurement.
-    return result, peak, dead
+    return result, peak, dead, cpu, stages
 
 
 def measure_latency(
     cfg: Config, level: str, pool_file: Path, pool: list[Event], rate: float
-) -> tuple[Latency, float, int]:
+) -> tuple[Latency, float, int, Stages | None]:
     source, output = cfg.topic(level, "latency", "in"), cfg.topic(level, "latency", "out")
     create_topics(cfg.bootstrap, [source, output])
     register_subjects(cfg.registry_url, [source])
@@ -241,6 +267,8 @@ def measure_latency(
     try:
         meter.wait_first(STARTUP_TIMEOUT_S, _alive(proc), send_probe)
         probe.flush(10)
+        log_path = level_log(cfg, level, "latency")
+        before = scrape(log_path) if level == "P" else None
         pacer = start_pacer(cfg, pool_file, source, rate, cfg.settle_s, cfg.latency_window_s, 0.3)
         summary: dict[str, Any] = {}
 
@@ -255,13 +283,15 @@ def measure_latency(
         timeout = cfg.settle_s + cfg.latency_window_s + 40
         latency = meter.latency(pacer_done, timeout)
         achieved = float(summary.get("achieved_rate", 0.0))
+        after = scrape(log_path) if level == "P" else None
+        stages = after.since(before) if after is not None else None
     finally:
         if pacer is not None:
             stop_process(pacer, 5)
         peak = sampler.stop()
         stop_process(proc)
         meter.close()
-    return latency, achieved, peak
+    return latency, achieved, peak, stages
 
 
 def start_pacer(
@@ -286,15 +316,27 @@ def pacer_summary(pacer: subprocess.Popen[bytes]) -> dict[str, Any]:
 
 def run_level(cfg: Config, level: str, input_topic: str, pool: list[Event]) -> LevelResult:
     print(f"[bench] {level}: throughput ({cfg.warmup_s:g}s warm-up + {cfg.duration_s:g}s) ...", flush=True)
-    throughput, peak_tput, dead = measure_throughput(cfg, level, input_topic)
+    throughput, peak_tput, dead, cpu, stages_tput = measure_throughput(cfg, level, input_topic)
     rate = max(throughput.events_per_s / 2, 1.0)
     print(
         f"[bench] {level}: {throughput.events_per_s:,.0f} events/s over {throughput.window_s:.1f}s"
         f"{' (drained)' if throughput.drained else ''}; latency at {rate:,.0f} events/s ...",
         flush=True,
     )
-    latency, achieved, peak_lat = measure_latency(cfg, level, pool_file_path(cfg), pool, rate)
-    return LevelResult(throughput, latency, rate, achieved, max(peak_tput, peak_lat), dead)
+    latency, achieved, peak_lat, stages = measure_latency(cfg, level, pool_file_path(cfg), pool, rate)
+    peak = max(peak_tput, peak_lat)
+    result = LevelResult(throughput, latency, rate, achieved, peak, dead, cpu[0], cpu[1], stages, stages_tput)
+    root_us = 1e6 * cpu[1] / throughput.counted if throughput.counted else 0.0
+    print(
+        f"[bench] {level}: {result.cpu_us_per_event:,.0f} CPU us/event ({root_us:,.0f} in the level's own process); "
+        f"p50 {latency.p50_ms:.1f} ms, p99 {latency.p99_ms:.1f} ms",
+        flush=True,
+    )
+    for label, st in (("latency", stages), ("throughput", stages_tput)):
+        if st is not None:
+            means = ", ".join(f"{k} {v:.1f}" for k, v in st.mean_ms().items())
+            print(f"[bench] {level} stages ms/batch ({label}, mean batch {st.mean_batch():.0f}): {means}", flush=True)
+    return result
 
 
 def pool_file_path(cfg: Config) -> Path:
@@ -302,72 +344,181 @@ def pool_file_path(cfg: Config) -> Path:
 
 
 # -- report -----------------------------------------------------------------------------------------------------
+NAMES = {
+    "L0": "L0 raw consume->produce",
+    "L1": "L1 + fastavro decode/encode",
+    "L2": "L2 Faust agent + fastavro",
+    "P": "P  crm-anonymizer worker",
+}
+#: The goals of issue 13: (key, what, limit, direction). Ratios within one run; pass/fail on the median of the runs.
+GOALS = (
+    ("p_over_l1_events_per_s", "P events/s over L1's", 0.5, ">="),
+    ("p_over_l1_cpu_per_event", "P CPU s/event (all its processes) over L1's", 2.5, "<="),
+    ("p_p50_ms_half_rate", "P p50 ms at half its rate", 15.0, "<="),
+    ("p_p99_ms_half_rate", "P p99 ms at half its rate", 50.0, "<="),
+    ("core_vs_presidio_like_for_like", "core over Presidio, like for like (transform only)", 5.0, ">="),
+)
+LIKE_FOR_LIKE = "core_vs_presidio_like_for_like"
+
+
 def _r(x: float, digits: int = 1) -> float:
     return round(float(x), digits)
 
 
-def report(
-    cfg: Config,
-    results: dict[str, LevelResult],
-    comparison: Comparison | None,
-    prefill_rate: float,
-    loaded: LoadedPolicy,
-) -> dict[str, Any]:
-    print()
-    print(
-        f"crm-anonymizer benchmark: {cfg.events:,} events pre-filled from a pool of {cfg.pool_size:,} distinct "
-        f"contact events, 3 partitions, {cfg.warmup_s:g}s warm-up + {cfg.duration_s:g}s window, latency at half "
-        f"each level's rate over {cfg.latency_window_s:g}s"
-    )
+def level_figures(level: str, res: LevelResult) -> dict[str, Any]:
+    """Every figure of one level in one run (numbers only)."""
+    t, lat = res.throughput, res.latency
+    figures: dict[str, Any] = {
+        "events_per_s": _r(t.events_per_s),
+        "window_s": _r(t.window_s, 2),
+        "drained": int(t.drained),
+        "counted": t.counted,
+        "startup_s": _r(t.startup_s, 2),
+        "cpu_us_per_event": _r(res.cpu_us_per_event),
+        "cpu_us_per_event_own_process": _r(1e6 * res.cpu_root_s / t.counted if t.counted else 0.0),
+        "latency_rate_per_s": _r(res.latency_rate),
+        "latency_achieved_rate_per_s": _r(res.achieved_rate),
+        "p50_ms": _r(lat.p50_ms, 2),
+        "p99_ms": _r(lat.p99_ms, 2),
+        "mean_ms": _r(lat.mean_ms, 2),
+        "latency_trend_ms": _r(lat.trend_ms, 2),
+        "latency_samples": lat.samples,
+        "latency_expected": lat.expected,
+        "peak_rss_mb": _r(res.peak_rss_bytes / MB),
+    }
+    if level == "P":
+        figures["dead_lettered"] = res.dead_lettered
+        for key, stages in (("stages_ms", res.stages), ("stages_ms_throughput", res.stages_throughput)):
+            if stages is not None:
+                figures[key] = {k: _r(v, 2) for k, v in stages.mean_ms().items()}
+                figures[key]["mean_batch_events"] = _r(stages.mean_batch())
+    return figures
+
+
+def print_table(cfg: Config, results: dict[str, LevelResult]) -> None:
     header = (
-        f"{'level':<34} {'events/s':>10} {'window s':>9} {'lat. rate/s':>11} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'peak RSS MB':>11}"
+        f"{'level':<30} {'events/s':>9} {'window s':>8} {'CPU us/ev':>9} {'lat. rate/s':>11} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'peak RSS MB':>11}"
     )
+    print(f"run {cfg.round + 1} of {cfg.runs}:" if cfg.runs > 1 else "")
     print(header)
     print("-" * len(header))
-    names = {
-        "L0": "L0 raw consume->produce",
-        "L1": "L1 + fastavro decode/encode",
-        "L2": "L2 Faust agent + fastavro",
-        "P": "P  crm-anonymizer worker",
-    }
-    levels_json: dict[str, Any] = {}
     for level, res in results.items():
         t, lat = res.throughput, res.latency
         window = f"{t.window_s:.1f}{'*' if t.drained else ''}"
         print(
-            f"{names[level]:<34} {t.events_per_s:>10,.0f} {window:>9} {res.latency_rate:>11,.0f} "
-            f"{lat.p50_ms:>8.1f} {lat.p99_ms:>8.1f} {res.peak_rss_bytes / MB:>11.1f}"
+            f"{NAMES[level]:<30} {t.events_per_s:>9,.0f} {window:>8} {res.cpu_us_per_event:>9,.0f} "
+            f"{res.latency_rate:>11,.0f} {lat.p50_ms:>8.1f} {lat.p99_ms:>8.1f} {res.peak_rss_bytes / MB:>11.1f}"
         )
-        levels_json[level] = {
-            "events_per_s": _r(t.events_per_s),
-            "window_s": _r(t.window_s, 2),
-            "drained": int(t.drained),
-            "counted": t.counted,
-            "startup_s": _r(t.startup_s, 2),
-            "latency_rate_per_s": _r(res.latency_rate),
-            "latency_achieved_rate_per_s": _r(res.achieved_rate),
-            "p50_ms": _r(lat.p50_ms, 2),
-            "p99_ms": _r(lat.p99_ms, 2),
-            "mean_ms": _r(lat.mean_ms, 2),
-            "latency_trend_ms": _r(lat.trend_ms, 2),
-            "latency_samples": lat.samples,
-            "latency_expected": lat.expected,
-            "peak_rss_mb": _r(res.peak_rss_bytes / MB),
-        }
-        if level == "P":
-            levels_json[level]["dead_lettered"] = res.dead_lettered
     if any(r.throughput.drained for r in results.values()):
         print("* drained: the level read the whole (read-once) input inside the window; rate over that window")
 
+
+def ratios_of(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """P/L0, P/L1, P/L2 of the sustained rates, per run."""
     ratios: dict[str, float] = {}
-    if "P" in results:
-        p_rate = results["P"].throughput.events_per_s
+    for run in runs:
+        if "P" not in run:
+            continue
         for base in ("L0", "L1", "L2"):
-            if base in results and results[base].throughput.events_per_s > 0:
-                ratios[f"P/{base}"] = round(p_rate / results[base].throughput.events_per_s, 4)
-        if ratios:
-            print("P as a fraction of each baseline's rate: " + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items()))
+            if base in run and run[base]["events_per_s"] > 0:
+                ratios[f"P/{base}"] = round(run["P"]["events_per_s"] / run[base]["events_per_s"], 4)
+    return ratios
+
+
+def goal_values(run: dict[str, Any], like_for_like: float | None) -> dict[str, float]:
+    """The figures of the goals in one run (those that it measured)."""
+    values: dict[str, float] = {}
+    p, l1 = run.get("P"), run.get("L1")
+    if p is not None:
+        values["p_p50_ms_half_rate"] = p["p50_ms"]
+        values["p_p99_ms_half_rate"] = p["p99_ms"]
+        if l1 is not None and l1["events_per_s"] > 0:
+            values["p_over_l1_events_per_s"] = round(p["events_per_s"] / l1["events_per_s"], 4)
+        if l1 is not None and l1["cpu_us_per_event"] > 0:
+            values["p_over_l1_cpu_per_event"] = round(p["cpu_us_per_event"] / l1["cpu_us_per_event"], 3)
+    if like_for_like is not None:
+        values[LIKE_FOR_LIKE] = like_for_like
+    return values
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {"min": ordered[0], "median": float(statistics.median(ordered)), "max": ordered[-1]}
+
+
+def like_for_like_of(comparison: Comparison | None) -> float | None:
+    """``core_vs_presidio_like_for_like`` of the transform-only comparison, where it reports one."""
+    if comparison is None:
+        return None
+    found = comparison.get(LIKE_FOR_LIKE) if isinstance(comparison, dict) else getattr(comparison, LIKE_FOR_LIKE, None)
+    return float(found) if isinstance(found, int | float) else None
+
+
+def report_goals(runs: list[dict[str, Any]], like_for_like: float | None) -> dict[str, Any]:
+    per_run = [goal_values(run, like_for_like) for run in runs]
+    print()
+    print(f"goals (issue 13), the median of {len(runs)} run(s) [min .. max]:")
+    goals: dict[str, Any] = {}
+    for key, what, limit, direction in GOALS:
+        values = [v[key] for v in per_run if key in v]
+        if not values:
+            print(f"  {what:<52} not measured")
+            goals[key] = {"limit": limit, "measured": 0}
+            continue
+        s = spread(values)
+        ok = s["median"] >= limit if direction == ">=" else s["median"] <= limit
+        passed = sum(1 for v in values if (v >= limit if direction == ">=" else v <= limit))
+        print(
+            f"  {what:<52} {s['median']:>9.3f} [{s['min']:.3f} .. {s['max']:.3f}]  goal {direction} {limit:g}: "
+            f"{'PASS' if ok else 'FAIL'} ({passed}/{len(values)} runs)"
+        )
+        goals[key] = {"limit": limit, "measured": 1, **s, "pass": int(ok), "runs_passed": passed}
+    print(f"  {'P RSS flat over 10 minutes':<52} not measured here: make soak")
+    return goals
+
+
+def report(
+    cfg: Config,
+    runs: list[dict[str, Any]],
+    comparison: Comparison | None,
+    prefill_rate: float,
+    loaded: LoadedPolicy,
+) -> dict[str, Any]:
+    """The spread over the runs, the comparison, the goals; returns the JSON summary (figures: medians)."""
+    medians: dict[str, Any] = {}
+    spreads: dict[str, Any] = {}
+    for level in cfg.levels:
+        figures = [run[level] for run in runs if level in run]
+        medians[level], spreads[level] = {}, {}
+        for key, value in figures[0].items():
+            if isinstance(value, dict):
+                inner = [f[key] for f in figures if key in f]
+                medians[level][key] = {k: _r(spread([i[k] for i in inner if k in i])["median"], 2) for k in value}
+                continue
+            s = spread([f[key] for f in figures])
+            medians[level][key] = s["median"]
+            spreads[level][key] = s
+    if len(runs) > 1:
+        print()
+        print(f"spread over {len(runs)} runs (min / median / max):")
+        for level in cfg.levels:
+            sp = spreads[level]
+            print(
+                f"  {NAMES[level]:<30} events/s {_span(sp['events_per_s'])}  CPU us/event "
+                f"{_span(sp['cpu_us_per_event'])}  p50 {_span(sp['p50_ms'], '.1f')}  p99 {_span(sp['p99_ms'], '.1f')}"
+            )
+    if "P" in medians and "stages_ms" in medians["P"]:
+        stages = medians["P"]["stages_ms"]
+        print()
+        batch = stages.get("mean_batch_events", 0)
+        print(f"P at half rate, where a batch's time goes (ms per batch, median of runs; {batch:.0f} events a batch):")
+        print("  " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items() if k != "mean_batch_events"))
+        print("  (queued: mean age of a batch's records at its start: broker, fetch, consumer buffer, batch window)")
+
+    ratios = ratios_of([medians])
+    if ratios:
+        print("P as a fraction of each baseline's rate: " + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items()))
 
     summary: dict[str, Any] = {
         "config": {
@@ -377,17 +528,21 @@ def report(
             "duration_s": cfg.duration_s,
             "warmup_s": cfg.warmup_s,
             "latency_window_s": cfg.latency_window_s,
+            "runs": len(runs),
             "prefill_events_per_s": _r(prefill_rate),
             "scrub_text_in_policy": int(_uses(loaded, "scrub_text")),
-            "dp_in_policy": int(_uses(loaded, "laplace") and _uses(loaded, "gaussian")),
+            "dp_in_policy": int(_uses(loaded, "laplace") or _uses(loaded, "gaussian")),
         },
-        "levels": levels_json,
+        "levels": medians,
         "ratios": ratios,
+        "spread": spreads,
+        "runs": runs,
     }
     if comparison is not None:
         print()
         comparison.print_report()
         summary["core_vs_presidio"] = comparison.result()
+    summary["goals"] = report_goals(runs, like_for_like_of(comparison))
     print()
     print(
         "caveats: broker, registry, level, pacer and measuring consumer share this machine's cores (at L0's half "
@@ -395,9 +550,14 @@ def report(
         "the pool is repeated, so the processor's DP release cache serves repeats; inputs are uncompressed "
         "(aiokafka, under L2 and P, cannot read lz4); outputs: L0/L1 like P's sink (acks=all, idempotence, "
         "linger 5 ms, lz4), L2's aiokafka producer acks=all and linger 5 ms without idempotence or compression; "
-        "P also writes one audit event per input event."
+        "P also writes one audit event per input event. CPU us/event: user + system seconds of the level's whole "
+        "process tree (P: the Faust parent and the pipeline child) over the throughput window, per output event."
     )
     return summary
+
+
+def _span(s: dict[str, float], fmt: str = ",.0f") -> str:
+    return f"{s['min']:{fmt}}/{s['median']:{fmt}}/{s['max']:{fmt}}"
 
 
 def _uses(loaded: LoadedPolicy, transform: str) -> bool:
@@ -497,6 +657,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--soak-rate", type=float, default=1200.0, help="paced load during the soak, events/s (about half of P's rate)"
     )
+    parser.add_argument(
+        "--runs", type=int, help="run every level this many times; figures: min/median/max (3; quick 1)"
+    )
     parser.add_argument("--keep-workdir", action="store_true", help="keep logs and policies (printed path)")
     return parser.parse_args(argv)
 
@@ -518,6 +681,7 @@ def build_config(args: argparse.Namespace, settings: Settings) -> Config:
         settle_s=1.0 if quick else 2.0,
         compare_budget_s=2.0 if quick else 10.0,
         levels=[level for level in LEVELS if level in levels],
+        runs=max(1, args.runs if args.runs is not None else (1 if quick else 3)),
         workdir=Path(tempfile.mkdtemp(prefix="crm-bench-")),
         run_id=f"{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}",
     )
@@ -554,15 +718,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] pre-filling {input_topic} with {cfg.events:,} events ...", flush=True)
         prefill_rate = prefill(cfg.bootstrap, input_topic, pool, cfg.events)
         loaded = load_policy(POLICY)
-        results: dict[str, LevelResult] = {}
-        for level in cfg.levels:
-            results[level] = run_level(cfg, level, input_topic, pool)
+        runs: list[dict[str, Any]] = []
+        for round_ in range(cfg.runs):  # every run reads the same pre-filled input with its own groups
+            cfg.round = round_
+            if cfg.runs > 1:
+                print(f"[bench] run {cfg.round + 1} of {cfg.runs}", flush=True)
+            results = {level: run_level(cfg, level, input_topic, pool) for level in cfg.levels}
+            print()
+            print_table(cfg, results)
+            runs.append({level: level_figures(level, res) for level, res in results.items()})
         comparison = None
         if not args.no_compare:
             print("[bench] transform-only comparison (core vs presidio-analyzer + anonymizer) ...", flush=True)
             truth = pool_note_entities(cfg.pool_size)
             comparison = compare(loaded, decode_pool(pool), cfg.compare_budget_s, truth)
-        summary = report(cfg, results, comparison, prefill_rate, loaded)
+        print()
+        print(
+            f"crm-anonymizer benchmark: {cfg.events:,} events pre-filled from a pool of {cfg.pool_size:,} distinct "
+            f"contact events, 3 partitions, {cfg.warmup_s:g}s warm-up + {cfg.duration_s:g}s window, latency at half "
+            f"each level's rate over {cfg.latency_window_s:g}s, {cfg.runs} run(s)"
+        )
+        summary = report(cfg, runs, comparison, prefill_rate, loaded)
         failed = False
         print(json.dumps(summary, sort_keys=False))
         return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import generate_latest
 
 from streams.metrics import UNKNOWN_SOURCE, WorkerMetrics
@@ -63,3 +65,18 @@ def test_lag_and_build_info() -> None:
     assert value(metrics, "crm_anon_committed_offset", topic="crm.contacts", partition="2") == 40
     info = {"policy_id": "crm-default", "policy_version": "3", "policy_hash": "ab" * 32}
     assert value(metrics, "crm_anon_build_info", version=__import__("streams").__version__, **info) == 1
+
+
+def test_batch_stages_are_histograms_with_the_workers_own_stages() -> None:
+    metrics = WorkerMetrics({"crm.contacts": "contacts"})
+    stats = BatchStats(stages={"anonymize": 0.004, "output_drain": 0.002})
+    records = [record("crm.contacts", 1_000_000), record("crm.contacts", 1_000_200, 1)]
+    started = time.perf_counter()
+    metrics.note_stages(stats, records, started, started, now_s=1_001.0)
+    metrics.observe_batch(records, stats, 0.01, now_s=1_001.0)
+
+    assert abs(stats.stages["queued"] - 0.9) < 0.05  # mean age of the records when the batch started
+    assert set(stats.stages) >= {"queued", "state_read", "handoff", "anonymize", "output_drain"}
+    assert value(metrics, "crm_anon_batch_stage_seconds_count", stage="anonymize") == 1
+    assert value(metrics, "crm_anon_batch_stage_seconds_sum", stage="anonymize") == 0.004
+    assert CANARY not in generate_latest(metrics.registry).decode()

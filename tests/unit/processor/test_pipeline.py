@@ -614,3 +614,10 @@ def test_a_spent_budget_suppresses_the_field_and_the_audit_says_so(harness: Harn
     audits = harness.audits()
     assert {"path": "lifetime_value", "action": "suppressed(dp budget spent)"} in audits[1]["field_actions"]
     assert {"path": "lifetime_value", "action": "suppressed(dp budget spent)"} not in audits[0]["field_actions"]
+
+
+def test_a_batch_reports_the_seconds_of_its_stages(harness: Harness) -> None:
+    records = [harness.event(CONTACTS_TOPIC, {"id": 1001}, contact_envelope("c", None, contact_row()))]
+    stats = harness.process(records)
+    assert set(stats.stages) == {"anonymize", "output_drain", "audit", "audit_drain"}
+    assert all(seconds >= 0.0 for seconds in stats.stages.values())

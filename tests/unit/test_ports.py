@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pickle  # noqa: S403  # the test pickles its own objects, as the process hand-off does
+import pickle  # the test pickles its own objects, as the hand-off to the pipeline process does
 
 from streams.ports import BatchStats, RawRecord
 

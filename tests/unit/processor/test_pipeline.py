@@ -71,16 +71,18 @@ class Harness:
                 self.parsed[(topic, part)] = parse_schema(schema)
         self._offset = 0
 
-    def make_pipeline(self, registry: Any) -> Pipeline:
-        """A pipeline wired like ``processor.compose.build_pipeline``, with test keys and an in-memory sink."""
+    def make_pipeline(self, registry: Any, loaded: LoadedPolicy | None = None, **options: Any) -> Pipeline:
+        """A pipeline wired like ``processor.compose.build_pipeline``, with test keys and an in-memory sink;
+        ``loaded`` replaces the harness's policy, ``options`` go to :class:`Pipeline` (secrets, limits)."""
         return Pipeline(
-            self.loaded,
+            loaded or self.loaded,
             self.keyring,
             SchemaCache(registry),
             self.sink,
             self.sealer,
             audit_topic=AUDIT_TOPIC,
             dead_letter_topic=DLQ_TOPIC,
+            **options,
         )
 
     def frame(self, topic: str, part: str, record: Any) -> bytes:
@@ -563,16 +565,7 @@ def dp_policy(loaded: LoadedPolicy, budget: float | None = None) -> LoadedPolicy
 
 
 def stateful_pipeline(harness: Harness, loaded: LoadedPolicy) -> Pipeline:
-    return Pipeline(
-        loaded,
-        harness.keyring,
-        SchemaCache(harness.registry),
-        harness.sink,
-        harness.sealer,
-        audit_topic=AUDIT_TOPIC,
-        dead_letter_topic=DLQ_TOPIC,
-        state_secret=derive_state_key(TEST_KEY),
-    )
+    return harness.make_pipeline(harness.registry, loaded, state_secret=derive_state_key(TEST_KEY))
 
 
 def test_subject_state_makes_an_unchanged_dp_value_keep_its_noise_across_pipelines(harness: Harness) -> None:

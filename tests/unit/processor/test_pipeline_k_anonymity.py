@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 
 from streams.k_anonymity import SUPPRESSED_K, derive_k_key
-from streams.kafka.registry import SchemaCache
 from streams.keys import KeyRing
 from streams.policy.loader import LoadedPolicy
 from streams.processor.pipeline import Pipeline
 
 from ..support import CONTACTS_TOPIC, TEST_KEY, contact_envelope, contact_row
-from .test_pipeline import AUDIT_TOPIC, DLQ_TOPIC, OUT_CONTACTS, Harness
+from .test_pipeline import OUT_CONTACTS, Harness
 
 K_SECTION = {
     "k": 2,
@@ -37,16 +36,7 @@ def k_policy(loaded: LoadedPolicy) -> LoadedPolicy:
 
 
 def k_pipeline(harness: Harness, loaded: LoadedPolicy) -> Pipeline:
-    return Pipeline(
-        loaded,
-        harness.keyring,
-        SchemaCache(harness.registry),
-        harness.sink,
-        harness.sealer,
-        audit_topic=AUDIT_TOPIC,
-        dead_letter_topic=DLQ_TOPIC,
-        k_secret=derive_k_key(TEST_KEY),
-    )
+    return harness.make_pipeline(harness.registry, loaded, k_secret=derive_k_key(TEST_KEY))
 
 
 def create(harness: Harness, contact_id: int, **row: Any) -> Any:

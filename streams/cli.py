@@ -60,14 +60,32 @@ def worker(policy_path: Path | None) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _preflight(settings, loaded)
-    outputs = [s.output_topic for s in loaded.policy.sources]
+    from streams.envelope.metadata import kafka_timestamp_action
+    from streams.kafka.retention import retention_ms, retention_problems
+
+    backdates: dict[str, float] = {}  # output topic -> how far its records' timestamps lie in the past
+    for source in loaded.policy.sources:
+        age = kafka_timestamp_action(source).backdates_s()
+        backdates[source.output_topic] = max(age, backdates.get(source.output_topic, 0.0))
+    for topic, age in backdates.items():
+        keep = {"retention.ms": str(retention_ms(age, settings.output_retention_ms))} if age else {}
+        ensure_topics(
+            settings.connection,
+            [topic],
+            settings.topic_partitions,
+            {**topic_config, **keep},
+            replication_factor=replication,
+        )
     ensure_topics(
         settings.connection,
-        [*outputs, settings.audit_topic, settings.dead_letter_topic],
+        [settings.audit_topic, settings.dead_letter_topic],
         settings.topic_partitions,
         topic_config,
         replication_factor=replication,
     )
+    problems = retention_problems(settings.connection, backdates)
+    if problems:
+        raise click.ClickException("; ".join(p.message() for p in problems))
     ensure_topics(
         settings.connection,
         [s.topic for s in loaded.policy.sources],

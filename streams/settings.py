@@ -229,6 +229,20 @@ class Settings(BaseSettings):
         "(CRM_ANON_GROUP_INSTANCE_ID).",
     )
     producer_linger_ms: int = Field(5, ge=0, description="Producer linger, ms (CRM_ANON_PRODUCER_LINGER_MS).")
+    output_retention_ms: int = Field(
+        604_800_000,
+        ge=3_600_000,
+        description="How long a consumer has to read an output record once written, ms. Output topics the worker "
+        "creates keep records this long plus how far the policy backdates their Kafka timestamps (coarsened to "
+        "the month: 31 days), since Kafka deletes by record timestamp (CRM_ANON_OUTPUT_RETENTION_MS).",
+    )
+    max_poll_records: int = Field(
+        0,
+        ge=0,
+        description="Records per consumer poll (Faust's broker_max_poll_records); 0: twice the batch size, at "
+        "least 1000. The Faust process turns a whole poll into events in one go, so a smaller poll lets a "
+        "finished batch be acknowledged sooner under load (CRM_ANON_MAX_POLL_RECORDS).",
+    )
     event_loop: Literal["uvloop", "asyncio"] = Field(
         "uvloop",
         description="The event loop of the worker and its pipeline process: uvloop (libuv; measured: about a fifth "

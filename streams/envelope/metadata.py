@@ -61,6 +61,13 @@ class MetaAction:
             return None  # not an epoch number: nothing we can coarsen safely, so nothing is released
         return coarsen_epoch(value, self.unit, self.granularity)
 
+    def backdates_s(self) -> float:
+        """How far into the past a coarsened value can lie: the longest span of its granularity (a month:
+        31 days); 0 for kept or dropped values."""
+        if self.action != "coarsen":
+            return 0.0
+        return float(_SECONDS.get(self.granularity, 31 * 86_400))
+
     def seconds(self) -> float:
         """How precisely a kept value of this field tells the time (inf: not at all; 0: exactly)."""
         if self.action == "drop":

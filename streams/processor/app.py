@@ -113,7 +113,7 @@ def create_app(
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1 if settings.local_services else settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",
-        broker_max_poll_records=max(1000, settings.batch_size * 2),
+        broker_max_poll_records=settings.max_poll_records or max(1000, settings.batch_size * 2),
         broker_commit_every=10_000,
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
         web_enabled=settings.web_enabled,

@@ -310,12 +310,19 @@ class Pipeline:
             )
             sent.append((item, outcome, delivery))
         clock = stats.timed("anonymize", began)
+
+        # The PUBLISHED audits are built and encoded while the outputs are on their way (librdkafka sends from
+        # its own threads), so their CPU overlaps the broker's round trip instead of following it.
+        published_audits = [
+            self._encode_audit(item.record, self._published_audit(item, outcome)) for item, outcome, _ in sent
+        ]
+        clock = stats.timed("audit", clock)
         await self._sink.drain()
         clock = stats.timed("output_drain", clock)
 
         # Audit only what the broker took: a refused output (say a null key on a compacted topic) is
         # dead-lettered instead, so the audit trail never says PUBLISHED for a record that is not there.
-        for item, outcome, delivery in sent:
+        for (item, outcome, delivery), body in zip(sent, published_audits, strict=True):
             if delivery.error is not None:
                 error = AnonymizationError(
                     ReasonCode.DELIVERY_FAILED, f"broker refused the output record ({delivery.error})"
@@ -326,23 +333,7 @@ class Pipeline:
                 continue
             stats.note_published(item.record.topic)
             _note_privacy(stats, item.source.name, outcome)
-            audit = anonymization_audit(
-                self._position(item.record),
-                self._ref,
-                outcome=self._published_outcome,
-                operation=outcome.operation,
-                output_topic=item.source.output_topic,
-                schema_ids_in=(item.key_id, item.value_id),
-                schema_ids_out=(
-                    item.key_plan.schema_id_out if item.key_plan else None,
-                    item.value_plan.schema_id_out if item.value_plan and outcome.value is not None else None,
-                ),
-                actions=outcome.actions,
-                uncovered=outcome.uncovered,
-                epsilon_spent=dict(outcome.epsilon),
-            )
-            tail_key = (outcome.actions, outcome.uncovered, outcome.epsilon)
-            self._send_audit(item.record, audit, stats, tail_key)
+            self._emit_audit(item.record, body, stats)
         clock = stats.timed("audit", clock)
         await self._sink.drain()
         clock = stats.timed("audit_drain", clock)
@@ -409,10 +400,37 @@ class Pipeline:
     def _position(record: RawRecord) -> SourcePosition:
         return SourcePosition(record.topic, record.partition, record.offset, record.timestamp_ms)
 
+    def _published_audit(self, item: _Prepared, outcome: EventOut) -> tuple[dict[str, Any], Any]:
+        """The PUBLISHED audit of ``item`` and its encoder cache key (records with the same actions share a tail)."""
+        audit = anonymization_audit(
+            self._position(item.record),
+            self._ref,
+            outcome=self._published_outcome,
+            operation=outcome.operation,
+            output_topic=item.source.output_topic,
+            schema_ids_in=(item.key_id, item.value_id),
+            schema_ids_out=(
+                item.key_plan.schema_id_out if item.key_plan else None,
+                item.value_plan.schema_id_out if item.value_plan and outcome.value is not None else None,
+            ),
+            actions=outcome.actions,
+            uncovered=outcome.uncovered,
+            epsilon_spent=dict(outcome.epsilon),
+        )
+        return audit, (outcome.actions, outcome.uncovered, outcome.epsilon)
+
     def _send_audit(self, record: RawRecord, audit: dict[str, Any], stats: BatchStats, tail_key: Any = ()) -> None:
-        assert self._audit_schema_id is not None
+        self._emit_audit(record, self._encode_audit(record, (audit, tail_key)), stats)
+
+    def _emit_audit(self, record: RawRecord, body: bytes, stats: BatchStats) -> None:
         stats.note_audited(record.topic)
         audit_key = f"{record.topic}/{record.partition}".encode()
+        self._must_deliver.append(self._sink.send(self._audit_topic, audit_key, body, source_headers(record)))
+
+    def _encode_audit(self, record: RawRecord, audit_and_key: tuple[dict[str, Any], Any]) -> bytes:
+        """The audit's framed Avro bytes; an audit that does not encode becomes the minimal one (never none)."""
+        assert self._audit_schema_id is not None
+        audit, tail_key = audit_and_key
         try:
             encoded = self._audit_encoder.encode(audit, tail_key)
         except Exception as exc:
@@ -425,8 +443,7 @@ class Pipeline:
                 error=type(exc).__name__,
             )
             encoded = self._audit_encoder.encode(minimal_audit(audit), ("minimal",))
-        body = wire.HEADER.pack(wire.MAGIC, self._audit_schema_id) + encoded
-        self._must_deliver.append(self._sink.send(self._audit_topic, audit_key, body, source_headers(record)))
+        return wire.HEADER.pack(wire.MAGIC, self._audit_schema_id) + encoded
 
     def _dead_letter(
         self,

@@ -61,19 +61,19 @@ def worker(policy_path: Path | None) -> None:
         raise click.ClickException(str(exc)) from None
     _preflight(settings, loaded)
     from streams.envelope.metadata import kafka_timestamp_action
-    from streams.kafka.retention import retention_ms, retention_problems
+    from streams.errors import KafkaAdminError
+    from streams.kafka.retention import created_topic_config, output_topic_problems
 
     backdates: dict[str, float] = {}  # output topic -> how far its records' timestamps lie in the past
     for source in loaded.policy.sources:
         age = kafka_timestamp_action(source).backdates_s()
         backdates[source.output_topic] = max(age, backdates.get(source.output_topic, 0.0))
     for topic, age in backdates.items():
-        keep = {"retention.ms": str(retention_ms(age, settings.output_retention_ms))} if age else {}
         ensure_topics(
             settings.connection,
             [topic],
             settings.topic_partitions,
-            {**topic_config, **keep},
+            {**topic_config, **created_topic_config(age, settings.output_retention_ms)},
             replication_factor=replication,
         )
     ensure_topics(
@@ -83,7 +83,10 @@ def worker(policy_path: Path | None) -> None:
         topic_config,
         replication_factor=replication,
     )
-    problems = retention_problems(settings.connection, backdates)
+    try:
+        problems = output_topic_problems(settings.connection, backdates, settings.output_retention_ms)
+    except KafkaAdminError as exc:
+        raise click.ClickException(str(exc)) from None
     if problems:
         raise click.ClickException("; ".join(p.message() for p in problems))
     ensure_topics(

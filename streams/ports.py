@@ -21,7 +21,8 @@ Headers = list[tuple[str, bytes]]
 #: fetch, the consumer's buffer and the batch window; the mean over the batch's records); state_read /
 #: state_write: the subject-state tables in the worker; handoff: to the pipeline process and back (pickling,
 #: scheduling); anonymize: decode, transforms, encode and starting the sends; output_drain / audit_drain: waiting
-#: for the broker's answers to the outputs and to the audit events (and dead letters); audit: building them.
+#: for the broker's answers to the outputs and to the audit events (and dead letters); audit: building them
+#: (the PUBLISHED ones while the outputs are in flight, before output_drain) and sending them.
 BATCH_STAGES = ("queued", "state_read", "handoff", "anonymize", "output_drain", "audit", "audit_drain", "state_write")
 
 

@@ -233,8 +233,9 @@ class Settings(BaseSettings):
         604_800_000,
         ge=3_600_000,
         description="How long a consumer has to read an output record once written, ms. Output topics the worker "
-        "creates keep records this long plus how far the policy backdates their Kafka timestamps (coarsened to "
-        "the month: 31 days), since Kafka deletes by record timestamp (CRM_ANON_OUTPUT_RETENTION_MS).",
+        "creates for sources whose Kafka timestamp is coarsened to a day or coarser keep records this long plus "
+        "that backdating (the month: 31 days), since Kafka deletes by record timestamp; others get the broker's "
+        "default (CRM_ANON_OUTPUT_RETENTION_MS).",
     )
     max_poll_records: int = Field(
         0,

@@ -13,7 +13,6 @@ import pytest
 from confluent_kafka.admin import ConfigResource, ResourceType  # type: ignore[attr-defined]
 
 from streams.kafka.config import admin_client
-from streams.kafka.retention import MIN_READABLE_MS
 from streams.settings import Settings
 from tests.integration.support import create_topics, deployed_worker
 from tests.integration.test_record_privacy import outputs_by_position, policy_writer
@@ -56,12 +55,25 @@ def test_an_output_topic_that_would_delete_backdated_records_is_refused(
         log = dep.log_text().decode(errors="replace")
     assert code != 0
     assert f"output topic {output} deletes records after retention.ms=86400000" in log
-    assert f"retention.ms >= {MONTH_S * 1000 + MIN_READABLE_MS}" in log
+    assert f"retention.ms >= {WEEK_MS + MONTH_S * 1000}" in log
+
+
+def test_an_output_topic_with_log_append_time_is_refused(live_settings: Settings, tmp_path: Path) -> None:
+    """The broker would stamp the append time over the coarsened timestamp: the event time, nearly."""
+    uid = uuid.uuid4().hex[:8]
+    output = f"anon.it.{uid}.crm.public.contacts"
+    create_topics(live_settings, {output: (3, {"retention.ms": "-1", "message.timestamp.type": "LogAppendTime"})})
+    with deployed_worker(live_settings, tmp_path, policy_writer({}), uid=uid) as dep:
+        assert dep.process is not None
+        code = dep.process.wait(90)
+        log = dep.log_text().decode(errors="replace")
+    assert code != 0
+    assert f"output topic {output} has message.timestamp.type=LogAppendTime" in log
 
 
 def test_an_hour_coarsened_source_fits_the_default_retention(live_settings: Settings, tmp_path: Path) -> None:
     """The default (Kafka timestamp to the hour) needs no more than an hour beyond any retention: a topic
-    with a day's retention is accepted."""
+    with a day's retention is accepted and left as it is; a created one gets the broker's default."""
     uid = uuid.uuid4().hex[:8]
     output = f"anon.it.{uid}.crm.public.contacts"
     create_topics(live_settings, {output: (3, {"retention.ms": "86400000"})})

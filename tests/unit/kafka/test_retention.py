@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from streams.envelope.metadata import MetaAction
-from streams.kafka.retention import MIN_READABLE_MS, RetentionProblem, retention_ms
+from streams.kafka.retention import TopicTimeProblem, created_topic_config, retention_ms
 
 DAY_S = 86_400
 
@@ -38,8 +38,19 @@ def test_retention_adds_the_backdating_to_the_readable_time() -> None:
     assert retention_ms(0, seven_days) == seven_days
 
 
-def test_the_problem_says_what_to_set_without_values() -> None:
-    problem = RetentionProblem("anon.crm.public.contacts", 86_400_000, 31 * DAY_S)
-    text = problem.message()
+def test_only_day_or_coarser_backdating_gets_its_own_retention() -> None:
+    """An hour's backdating fits any sane broker default; the topic keeps it (it may be longer than ours)."""
+    seven_days = 7 * DAY_S * 1000
+    assert created_topic_config(3_600, seven_days) == {}
+    assert created_topic_config(0, seven_days) == {}
+    assert created_topic_config(DAY_S, seven_days) == {"retention.ms": str(seven_days + DAY_S * 1000)}
+    assert created_topic_config(31 * DAY_S, seven_days) == {"retention.ms": str(38 * DAY_S * 1000)}
+
+
+def test_the_problems_say_what_to_set() -> None:
+    short = TopicTimeProblem("anon.crm.public.contacts", 31 * DAY_S, 86_400_000, 38 * DAY_S * 1000)
+    text = short.message()
     assert "anon.crm.public.contacts" in text and "retention.ms=86400000" in text
-    assert f">= {31 * DAY_S * 1000 + MIN_READABLE_MS}" in text and "31 days" in text
+    assert f">= {38 * DAY_S * 1000}" in text and "31 days" in text
+    appended = TopicTimeProblem("anon.crm.public.contacts", 31 * DAY_S).message()
+    assert "LogAppendTime" in appended and "CreateTime" in appended

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 
 LIVENESS_S = 30.0
+#: Exit code of a worker whose consumer stalled (EX_TEMPFAIL): restart it; nothing was committed.
+STALLED_EXIT_CODE = 75
 
 
 @dataclass
@@ -24,6 +26,9 @@ class WorkerHealth:
     registry_ok: float | None = None
     batch_since: float | None = None
     failed: bool = False
+    progress: float = field(default_factory=time.monotonic)  # the last batch start or partition assignment
+    lag_messages: int = 0  # records behind the group's committed offsets, at ``lag_at``
+    lag_at: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def tick(self) -> None:
@@ -31,7 +36,25 @@ class WorkerHealth:
 
     def batch_started(self) -> None:
         with self._lock:
-            self.batch_since = time.monotonic()
+            self.batch_since = self.progress = time.monotonic()
+
+    def note_assigned(self, count: int) -> None:
+        self.assigned = count
+        self.progress = time.monotonic()
+
+    def note_lag(self, messages: int) -> None:
+        self.lag_messages, self.lag_at = messages, time.monotonic()
+
+    def consumer_stalled_s(self, stall_s: float, lag_fresh_s: float, now: float | None = None) -> float:
+        """Seconds the consumer has delivered nothing although records wait (0.0: not stalled): partitions
+        assigned, no batch in the pipeline, a fresh lag measurement above zero, and no batch started (nor an
+        assignment) for ``stall_s``. A batch waiting on an outage is in flight, so it is not this."""
+        now = now or time.monotonic()
+        idle = now - self.progress
+        fresh = self.lag_at is not None and now - self.lag_at <= lag_fresh_s
+        if self.assigned > 0 and self.batch_since is None and fresh and self.lag_messages > 0 and idle > stall_s:
+            return idle
+        return 0.0
 
     def batch_done(self) -> None:
         with self._lock:

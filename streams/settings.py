@@ -266,6 +266,13 @@ class Settings(BaseSettings):
         description="/readyz fails when the registry or broker did not answer for this long, or a batch has been "
         "in flight this long (CRM_ANON_READY_MAX_SILENCE_S).",
     )
+    stall_timeout_s: float = Field(
+        180.0,
+        ge=0,
+        description="Exit (code 75, nothing committed) when records wait but the consumer has delivered no batch "
+        "for this long with partitions assigned, so the supervisor restarts it; 0 disables. Longer than a table "
+        "recovery takes (CRM_ANON_STALL_TIMEOUT_S).",
+    )
     web_enabled: bool = Field(False, description="Faust web server for health/metrics (CRM_ANON_WEB_ENABLED).")
     web_port: int = Field(6066, description="Faust web port (CRM_ANON_WEB_PORT).")
     web_bind: str = Field("127.0.0.1", description="Faust web bind address; 0.0.0.0 in containers (CRM_ANON_WEB_BIND).")

@@ -47,6 +47,7 @@ from streams.devtools.leaks import LeakScanner
 from streams.devtools.services import local
 from streams.devtools.services._process import free_port
 from streams.devtools.services.settings import LocalServicesSettings
+from streams.health import STALLED_EXIT_CODE
 from streams.kafka.admin import delete_topics, ensure_topics
 from streams.kafka.config import librdkafka_config, registry_client
 from streams.kafka.reader import Record, read_topic
@@ -77,6 +78,7 @@ class Run:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     exits: list[dict[str, Any]] = field(default_factory=list)
     unexpected_exits: int = 0
+    stall_restarts: int = 0
     orphans: int = 0
 
     @property
@@ -92,10 +94,15 @@ class Run:
         return proc
 
     def check_alive(self) -> None:
-        """A worker that exited on its own is counted (a crash loop shows here) and replaced."""
+        """A worker that exited on its own is counted (a crash loop shows here) and replaced, as a supervisor
+        would; an exit of the stall watchdog (code 75: consumer assigned but idle with records waiting) is
+        counted apart, since restarting is what it asks for."""
         code = self.current.poll()
         if code is not None:
-            self.unexpected_exits += 1
+            if code == STALLED_EXIT_CODE:
+                self.stall_restarts += 1
+            else:
+                self.unexpected_exits += 1
             self.exits.append({"how": "on its own", "code": code})
             self.start()
 
@@ -283,6 +290,7 @@ def run_chaos(base: Settings, config: ChaosConfig) -> dict[str, Any]:
         "CRM_ANON_LOCAL_SERVICES": "1",
         "CRM_ANON_STATE_DIR": str(settings.state_dir / f"chaos-{run_id}"),
         "CRM_ANON_METRICS_PORT": str(free_port()),  # scraped and scanned for leaks like the topics and logs
+        "CRM_ANON_STALL_TIMEOUT_S": "60",  # small tables: a stalled consumer is restarted within a minute
     }
     rng = random.Random(config.seed)  # noqa: S311 (test data, never privacy randomness)
     deadline = time.monotonic() + config.timeout_s
@@ -453,6 +461,7 @@ def _account(
         "metrics_scanned": f"{sum(len(p) for p in metrics_pages)} bytes of /metrics",
         "worker_exits": run.exits,
         "unexpected_worker_exits": run.unexpected_exits,
+        "stall_watchdog_restarts": run.stall_restarts,
         "processes_left_behind": run.orphans,
         **figures,
     }

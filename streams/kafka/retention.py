@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import structlog
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import ConfigResource, ResourceType  # type: ignore[attr-defined]
 
@@ -32,6 +33,8 @@ MIN_READABLE_MS = 3_600_000
 #: Backdating from which created output topics get their own ``retention.ms`` (below it, the broker's default).
 OWN_RETENTION_FROM_S = 86_400
 DESCRIBE_TIMEOUT_S = 30.0
+
+log = structlog.get_logger(__name__)
 
 
 def retention_ms(backdates_s: float, readable_ms: int) -> int:
@@ -88,10 +91,14 @@ def output_topic_problems(
     return sorted(problems, key=lambda p: p.topic)
 
 
-def _describe(conn: ConnectionSettings, topics: list[str]) -> dict[str, dict[str, str]]:
-    """Topic configs by name; a topic just created may be unknown to the broker answering for a moment."""
+def _describe(conn: ConnectionSettings, topics: list[str], *, remind_s: float = 30.0) -> dict[str, dict[str, str]]:
+    """Topic configs by name. A broker that does not answer is waited for (logged once, then every
+    ``remind_s``), as at every other start-up step: an outage stalls the worker, it does not stop it. A topic
+    just created may be unknown to the broker for a moment; any other refusal is one clear error."""
     client = admin_client(conn)  # held until the futures are done: a collected client cancels them
-    deadline = time.monotonic() + DESCRIBE_TIMEOUT_S
+    since = time.monotonic()
+    reminded = since
+    logged = False
     while True:
         futures = client.describe_configs([ConfigResource(ResourceType.TOPIC, topic) for topic in topics])
         try:
@@ -101,15 +108,21 @@ def _describe(conn: ConnectionSettings, topics: list[str]) -> dict[str, dict[str
             }
         except KafkaException as exc:
             error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-            transient = error is not None and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
-            if not transient or time.monotonic() > deadline:
-                name = error.name() if error is not None else type(exc).__name__
+            name = error.name() if error is not None else type(exc).__name__
+            unknown = error is not None and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+            stalled = error is not None and (error.retriable() or error.code() in _BROKER_DOWN)
+            if not (stalled or (unknown and time.monotonic() - since < DESCRIBE_TIMEOUT_S)):
                 raise KafkaAdminError(
                     f"cannot read the configuration of the output topics ({name}); the worker needs "
                     "DescribeConfigs on them to check their retention"
                 ) from None
         except TimeoutError:
-            raise KafkaAdminError(
-                f"the broker did not describe the output topics within {DESCRIBE_TIMEOUT_S:g}s"
-            ) from None
+            name = "timed out"
+        now = time.monotonic()
+        if not logged or now - reminded >= remind_s:
+            log.warning("broker_stalled" if not logged else "broker_still_stalled", what="describe_configs", error=name)
+            logged, reminded = True, now
         time.sleep(0.5)
+
+
+_BROKER_DOWN = frozenset({KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._TIMED_OUT})

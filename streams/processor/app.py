@@ -19,7 +19,7 @@ import structlog
 
 from streams import logging as app_logging
 from streams.errors import ConfigError, CrmAnonymizerError
-from streams.health import WorkerHealth
+from streams.health import STALLED_EXIT_CODE, WorkerHealth
 from streams.k_anonymity import uses_k_anonymity
 from streams.kafka.admin import topic_partitions
 from streams.kafka.config import faust_broker_config, faust_group_config
@@ -43,6 +43,10 @@ STOP_BATCH_TIMEOUT_S = 30.0
 
 def _exit_without_commit() -> NoReturn:
     os._exit(70)
+
+
+def _exit_stalled() -> NoReturn:
+    os._exit(STALLED_EXIT_CODE)
 
 
 async def process_or_stop(
@@ -143,7 +147,7 @@ def create_app(
     async def on_assigned(_app: Any, assigned: Any = (), **_kwargs: Any) -> None:
         counts_stale[0] = True
         count = len([tp for tp in _app.consumer.assignment() if tp.topic in source_topics])
-        health.assigned = count
+        health.note_assigned(count)
         metrics.assigned_partitions.set(count)
 
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
@@ -156,6 +160,17 @@ def create_app(
     @app.timer(1.0)  # type: ignore[untyped-decorator]  # Faust's timer decorator has no type hints
     async def heartbeat() -> None:
         health.tick()
+        # Seen rarely after a restart or rebalance: Faust assigns the partitions, then never hands the agent
+        # a batch (no error; the event loop idle). Exiting lets the supervisor start a fresh consumer.
+        stalled = health.consumer_stalled_s(settings.stall_timeout_s, 3 * settings.lag_interval_s)
+        if settings.stall_timeout_s and stalled:
+            log.critical(
+                "consumer_stalled_exiting",
+                idle_s=round(stalled, 1),
+                lag_messages=health.lag_messages,
+                assigned=health.assigned,
+            )
+            _exit_stalled()
 
     async def log_assignment(_app: Any, assigned: Any = (), *_args: Any, **_kwargs: Any) -> None:
         log.info("partitions_assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
@@ -236,6 +251,7 @@ def _start_ops(
     def on_lag(rows: list[PartitionLag]) -> None:
         for row in rows:
             metrics.set_lag(row.topic, row.partition, row.committed, row.messages, row.seconds)
+        health.note_lag(sum(row.messages for row in rows))
 
     def on_broker() -> None:
         health.broker_ok = time.monotonic()

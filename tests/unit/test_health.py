@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from streams.health import LIVENESS_S, WorkerHealth
 
 
@@ -46,3 +48,44 @@ def test_batches_in_flight() -> None:
     assert health.in_flight_s() >= 0.0 and health.batch_since is not None
     health.batch_done()
     assert health.batch_since is None
+
+
+def test_a_consumer_idle_with_records_waiting_is_stalled() -> None:
+    health = WorkerHealth()
+    health.note_assigned(3)
+    health.note_lag(40)
+    now = health.progress + 200.0
+    health.lag_at = now - 5.0
+    assert health.consumer_stalled_s(180.0, 30.0, now) == pytest.approx(200.0)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["nothing waits", "no partitions", "batch in flight", "lag stale", "recent batch", "recent assignment"],
+)
+def test_what_is_not_a_stall(change: str) -> None:
+    """Each condition alone keeps the watchdog quiet: an outage holds a batch in flight, a broker that cannot
+    be asked leaves the lag stale, a rebalance leaves no partitions."""
+    health = WorkerHealth()
+    health.note_assigned(3)
+    health.note_lag(40)
+    now = health.progress + 200.0
+    health.lag_at = now - 5.0
+    if change == "nothing waits":
+        health.lag_messages = 0
+    elif change == "no partitions":
+        health.assigned = 0
+    elif change == "batch in flight":
+        health.batch_since = now - 150.0
+    elif change == "lag stale":
+        health.lag_at = now - 60.0
+    elif change == "recent batch":
+        health.batch_started()
+        health.batch_done()
+        now = health.progress + 10.0
+        health.lag_at = now
+    else:
+        health.note_assigned(3)
+        now = health.progress + 10.0
+        health.lag_at = now
+    assert health.consumer_stalled_s(180.0, 30.0, now) == 0.0

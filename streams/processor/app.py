@@ -11,7 +11,7 @@ import asyncio
 import importlib
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import faust
@@ -28,6 +28,7 @@ from streams.kafka.registry import COUNTERS
 from streams.metrics import WorkerMetrics
 from streams.policy.loader import LoadedPolicy, load_policy
 from streams.ports import BatchProcessor, BatchStats, RawRecord
+from streams.processor.batching import BatchCollector
 from streams.processor.compose import build_pipeline, kafka_sink, state_secret
 from streams.processor.offload import OffloadedPipeline
 from streams.processor.ops_http import OpsServer
@@ -55,24 +56,26 @@ async def process_or_stop(
     *,
     states: Mapping[bytes, bytes] | None = None,
     persist: Callable[[BatchStats], None] | None = None,
+    acknowledge: Callable[[], Awaitable[None]] | None = None,
     stop: Callable[[], NoReturn] = _exit_without_commit,
     stop_batch_timeout_s: float = STOP_BATCH_TIMEOUT_S,
 ) -> BatchStats:
     """One batch through ``pipeline``; returns only once its outputs, audits and dead letters are delivered.
 
-    Faust's ``take_events`` acknowledges the batch in a ``finally`` block, whatever happens in the loop body,
-    so the offsets of records that have neither an output nor a dead letter would be committed (a delivery
-    failure, a bug, and a stop: SIGTERM cancels the agent mid-batch). So: a failure stops the process without
-    committing (on restart the batch is processed again: at-least-once), and a cancellation first lets the
-    batch finish (bounded), so what gets acknowledged is delivered; if it cannot finish, the process stops
-    without committing. ``states`` are the subject states the batch needs; ``persist`` stores what the batch
-    changed (the subject-state tables), inside the same shielded task, so it happens before the acknowledgement.
+    A batch must be acknowledged only once every record has an output or a dead letter on the broker. So: a
+    failure stops the process without committing (on restart the batch is processed again: at-least-once),
+    and a cancellation (SIGTERM stops the agent mid-batch) first lets the batch finish (bounded), so what was
+    delivered gets acknowledged; if it cannot finish, the process stops without committing. ``states`` are the
+    subject states the batch needs; ``persist`` stores what the batch changed (the subject-state tables) and
+    then ``acknowledge`` acks its events, both inside the same shielded task, after delivery.
     """
 
     async def batch() -> BatchStats:
         stats = await (pipeline.process(records) if states is None else pipeline.process(records, states))
         if persist is not None:
             persist(stats)
+        if acknowledge is not None:
+            await acknowledge()
         return stats
 
     task = asyncio.ensure_future(batch())
@@ -195,50 +198,83 @@ def create_app(
         await pipeline.start()
         if settings.offload:
             metrics.child_starts.inc()
-        seen_restarts = [0]
-        # take_events (not take): the pipeline needs each record's topic, partition, offset and headers.
-        async for events in stream.take_events(settings.batch_size, within=within):  # type: ignore[attr-defined]
-            records = [
-                RawRecord(
-                    topic=e.message.topic,
-                    partition=e.message.partition,
-                    offset=e.message.offset,
-                    timestamp_ms=int(e.message.timestamp * 1000) if e.message.timestamp else None,
-                    key=e.message.key,
-                    value=e.message.value,
-                    headers=[(k, bytes(v or b"")) for k, v in (e.message.headers or [])],
-                )
-                for e in events
-            ]
-            if k_tables and counts_stale[0]:
-                # Streams resume only once the tables are recovered, so this reads the restored counts.
-                await pipeline.load_counts(k_tables.read_all())
-                counts_stale[0] = False
-            health.batch_started()
-            started = time.perf_counter()
+        # Acks are ours: an event is acknowledged once its batch is delivered (see batching.py).
+        manual = stream.noack()  # type: ignore[attr-defined]  # on Stream, missing from StreamT
+        batches: BatchCollector[tuple[Any, RawRecord]] = BatchCollector(
+            settings.batch_size, within, limit=2 * settings.batch_size
+        )
+        processing = asyncio.ensure_future(process_batches(manual, batches))
+        try:
+            async for event in manual.events():
+                await batches.put((event, raw_record(event.message)))
+        finally:
+            # A stop cancels the agent: the batch in the pipeline finishes (process_or_stop), the rest waits
+            # unacknowledged for the next consumer.
+            processing.cancel()
+            await asyncio.wait([processing])
 
-            def persist(stats: BatchStats, events: Any = events) -> None:
-                # Before the batch is acknowledged: subject states and class counts the batch changed.
-                clock = time.perf_counter()
-                if tables and stats.states:
-                    tables.write(events, stats.states)
-                if k_tables and stats.k_counts:
-                    k_tables.write(events, stats.k_counts)
-                stats.timed("state_write", clock)
+    async def process_batches(manual: Any, batches: BatchCollector[tuple[Any, RawRecord]]) -> None:
+        try:
+            while True:
+                taken = await batches.take()
+                events = [event for event, _ in taken]
+                await process_batch(manual, events, [record for _, record in taken])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # outside a batch (state tables, metrics): nothing of the batch is acknowledged
+            log.critical("batch_loop_failed_stopping", error=type(exc).__name__)
+            _exit_without_commit()
 
-            states = tables.read(events) if tables else None
-            handed = time.perf_counter()
-            stats = await process_or_stop(pipeline, records, states=states, persist=persist)
-            health.batch_done()
-            metrics.note_stages(stats, records, started, handed)
-            restarts = getattr(pipeline, "restarts", 0)  # the offloaded pipeline restarts a child that died
-            if restarts > seen_restarts[0]:
-                metrics.child_restarts.inc(restarts - seen_restarts[0])
-                seen_restarts[0] = restarts
-            metrics.observe_batch(records, COUNTERS.add_to(stats), time.perf_counter() - started)
-            log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)
+    seen_restarts = [0]
+
+    async def process_batch(manual: Any, events: list[Any], records: list[RawRecord]) -> None:
+        if k_tables and counts_stale[0]:
+            # Streams resume only once the tables are recovered, so this reads the restored counts.
+            await pipeline.load_counts(k_tables.read_all())
+            counts_stale[0] = False
+        health.batch_started()
+        started = time.perf_counter()
+
+        def persist(stats: BatchStats) -> None:
+            # Before the batch is acknowledged: subject states and class counts the batch changed.
+            clock = time.perf_counter()
+            if tables and stats.states:
+                tables.write(events, stats.states)
+            if k_tables and stats.k_counts:
+                k_tables.write(events, stats.k_counts)
+            stats.timed("state_write", clock)
+
+        states = tables.read(events) if tables else None
+        handed = time.perf_counter()
+
+        async def acknowledge() -> None:
+            for event in events:
+                await manual.ack(event)
+
+        stats = await process_or_stop(pipeline, records, states=states, persist=persist, acknowledge=acknowledge)
+        health.batch_done()
+        metrics.note_stages(stats, records, started, handed)
+        restarts = getattr(pipeline, "restarts", 0)  # the offloaded pipeline restarts a child that died
+        if restarts > seen_restarts[0]:
+            metrics.child_restarts.inc(restarts - seen_restarts[0])
+            seen_restarts[0] = restarts
+        metrics.observe_batch(records, COUNTERS.add_to(stats), time.perf_counter() - started)
+        log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)
 
     return app
+
+
+def raw_record(message: Any) -> RawRecord:
+    """A Faust (aiokafka) message as the pipeline's plain record."""
+    return RawRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+        key=message.key,
+        value=message.value,
+        headers=[(k, bytes(v or b"")) for k, v in (message.headers or [])],
+    )
 
 
 def _start_ops(

@@ -183,7 +183,12 @@ class Settings(BaseSettings):
     dead_letter_topic: str = Field("crm.deadletter", description="Dead-letter topic (CRM_ANON_DEAD_LETTER_TOPIC).")
     app_id: str = Field("crm-anonymizer", description="Faust app id / consumer group (CRM_ANON_APP_ID).")
     batch_size: int = Field(500, ge=1, description="Max events per micro-batch (CRM_ANON_BATCH_SIZE).")
-    batch_window_ms: int = Field(5, ge=1, description="Max wait to fill a micro-batch, ms (CRM_ANON_BATCH_WINDOW_MS).")
+    batch_window_ms: int = Field(
+        1,
+        ge=0,
+        description="Max wait of a batch's first event while the pipeline is idle, ms; under load a batch is what "
+        "arrived while the previous one was processed (CRM_ANON_BATCH_WINDOW_MS).",
+    )
     topic_partitions: int = Field(
         3, ge=1, description="Partitions for topics the processor creates (CRM_ANON_TOPIC_PARTITIONS)."
     )

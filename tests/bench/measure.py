@@ -78,6 +78,17 @@ class OutputMeter:
             if time.monotonic() - started > timeout_s:
                 raise TimeoutError(f"no record on {self.topic} within {timeout_s:.0f}s")
 
+    def wait_count(self, total: int, timeout_s: float, alive: Callable[[], bool]) -> float:
+        """Block until ``total`` records have arrived in all (``seen``); returns the seconds it took."""
+        started = time.monotonic()
+        while self.seen < total:
+            self.count(0.05)
+            if not alive():
+                raise RuntimeError(f"the level exited while writing {self.topic}")
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError(f"{self.seen} of {total} records on {self.topic} within {timeout_s:.0f}s")
+        return time.monotonic() - started
+
     def throughput(
         self,
         warmup_s: float,

@@ -215,6 +215,20 @@ class Settings(BaseSettings):
         description="Faust store of the subject-state tables (DP releases, budgets): rocksdb:// (durable, with "
         "changelog topics) or memory:// (rebuilt from the changelog at start) (CRM_ANON_STATE_STORE).",
     )
+    state_cache_mb: int = Field(
+        8,
+        ge=1,
+        le=4096,
+        description="RocksDB block cache of each state-table partition, MiB (Faust's default is 2 GiB per "
+        "partition: no real bound on a worker's memory as its state grows) (CRM_ANON_STATE_CACHE_MB).",
+    )
+    state_write_buffer_mb: int = Field(
+        4,
+        ge=1,
+        le=1024,
+        description="RocksDB write buffer (memtable) of each state-table partition, MiB; at most two are held "
+        "(CRM_ANON_STATE_WRITE_BUFFER_MB).",
+    )
     max_record_bytes: int = Field(
         1_000_000,
         ge=10_000,

@@ -32,7 +32,7 @@ from streams.processor.batching import BatchCollector
 from streams.processor.compose import build_pipeline, kafka_sink, state_secret
 from streams.processor.offload import OffloadedPipeline
 from streams.processor.ops_http import OpsServer
-from streams.processor.state import KCountTables, SubjectStateTables
+from streams.processor.state import KCountTables, SubjectStateTables, rocksdb_table_options
 from streams.settings import Settings
 from streams.subject_state import uses_subject_state
 
@@ -185,12 +185,19 @@ def create_app(
     source = app.topic(*source_topics, key_serializer="raw", value_serializer="raw")
     if stateful and partitions is None:
         partitions = topic_partitions(settings.connection, source_topics)
+    store_options = (
+        rocksdb_table_options(settings.state_cache_mb, settings.state_write_buffer_mb)
+        if settings.state_store == "rocksdb://"
+        else None
+    )
     tables = (
-        SubjectStateTables(app, loaded.policy, partitions or {}, state_secret(settings))
+        SubjectStateTables(app, loaded.policy, partitions or {}, state_secret(settings), store_options)
         if uses_subject_state(loaded.policy)
         else None
     )
-    k_tables = KCountTables(app, loaded.policy, partitions or {}) if uses_k_anonymity(loaded.policy) else None
+    k_tables = (
+        KCountTables(app, loaded.policy, partitions or {}, store_options) if uses_k_anonymity(loaded.policy) else None
+    )
     within = settings.batch_window_ms / 1000.0
 
     @app.agent(source, name="anonymize")

@@ -621,9 +621,11 @@ def soak(cfg: Config, seconds: float, rate: float, warmup_s: float, pool: list[E
     spread = (max(steady) - min(steady)) / baseline
     growth = (steady[-1] - baseline) / baseline
     flat = spread <= 0.10
+    slope = _mb_per_min([(t, rss) for t, rss in samples if t >= warmup_s])
     print(
         f"[soak] after warm-up: baseline {baseline:.1f} MB, min {min(steady):.1f}, max {max(steady):.1f}, "
-        f"last {steady[-1]:.1f} MB: spread {spread * 100:.1f}% -> {'FLAT' if flat else 'NOT FLAT'} (limit 10%)"
+        f"last {steady[-1]:.1f} MB: spread {spread * 100:.1f}% -> {'FLAT' if flat else 'NOT FLAT'} (limit 10%); "
+        f"trend {slope:+.2f} MB/min (least squares: a spread under the limit can still be a steady climb)"
     )
     print(
         json.dumps(
@@ -641,12 +643,25 @@ def soak(cfg: Config, seconds: float, rate: float, warmup_s: float, pool: list[E
                 "last_mb": _r(steady[-1]),
                 "spread_pct": _r(spread * 100, 2),
                 "growth_pct": _r(growth * 100, 2),
+                "trend_mb_per_min": _r(slope, 3),
                 "peak_rss_mb": _r(peak_bytes / MB),
                 "flat": int(flat),
             }
         )
     )
     return 0 if flat else 3
+
+
+def _mb_per_min(samples: list[tuple[float, float]]) -> float:
+    """The least-squares slope of (seconds, MB) samples, in MB per minute (0 for fewer than two)."""
+    if len(samples) < 2:
+        return 0.0
+    mean_t = sum(t for t, _ in samples) / len(samples)
+    mean_m = sum(m for _, m in samples) / len(samples)
+    var = sum((t - mean_t) ** 2 for t, _ in samples)
+    if var == 0:
+        return 0.0
+    return 60.0 * sum((t - mean_t) * (m - mean_m) for t, m in samples) / var
 
 
 # -- main -------------------------------------------------------------------------------------------------------

@@ -64,8 +64,9 @@ async def process_or_stop(
 
     A batch must be acknowledged only once every record has an output or a dead letter on the broker. So: a
     failure stops the process without committing (on restart the batch is processed again: at-least-once),
-    and a cancellation (SIGTERM stops the agent mid-batch) first lets the batch finish (bounded), so what was
-    delivered gets acknowledged; if it cannot finish, the process stops without committing. ``states`` are the
+    and a cancellation mid-batch (the agent stopped while a batch is in the pipeline; Faust normally waits for
+    the acknowledgements first) lets the batch finish (bounded), so what was delivered gets acknowledged; if it
+    cannot finish, the process stops without committing. ``states`` are the
     subject states the batch needs; ``persist`` stores what the batch changed (the subject-state tables) and
     then ``acknowledge`` acks its events, both inside the same shielded task, after delivery.
     """
@@ -214,11 +215,16 @@ def create_app(
         try:
             async for event in manual.events():
                 await batches.put((event, raw_record(event.message)))
+        except Exception as exc:
+            # Faust would restart the agent on the same consumer, past the collected records that were never
+            # acknowledged: they would come back only after a restart, behind newer ones (order, ledgers).
+            log.critical("agent_failed_stopping", error=type(exc).__name__)
+            _exit_without_commit()
         finally:
-            # A stop cancels the agent: the batch in the pipeline finishes (process_or_stop), the rest waits
-            # unacknowledged for the next consumer.
+            # On a stop Faust first waits until every consumed message is acknowledged (consumer.wait_empty),
+            # so the collector has been drained by the time the agent is cancelled; a cancellation that comes
+            # mid-batch anyway lets the batch finish (process_or_stop). What is not acknowledged is not committed.
             processing.cancel()
-            await asyncio.wait([processing])
 
     async def process_batches(manual: Any, batches: BatchCollector[tuple[Any, RawRecord]]) -> None:
         try:

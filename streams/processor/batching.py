@@ -68,8 +68,11 @@ class BatchCollector(Generic[ItemT]):
         remaining = self._first_at + self.max_wait_s - self._clock()
         if len(self._items) < self.max_size and remaining > 0:
             self._full.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that arrives as
+            # the inner wait completes, and the batch loop must stop when it is cancelled.
             try:
-                await asyncio.wait_for(self._full.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await self._full.wait()
             except TimeoutError:
                 pass
         batch = self._items[: self.max_size]

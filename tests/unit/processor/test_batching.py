@@ -94,3 +94,19 @@ def test_take_waits_for_a_first_item() -> None:
 def test_sizes_are_checked(max_size: int, limit: int) -> None:
     with pytest.raises(ValueError, match="max_size"):
         BatchCollector(max_size=max_size, max_wait_s=0.0, limit=limit)
+
+
+def test_a_take_waiting_out_its_window_can_be_cancelled() -> None:
+    """The batch loop stops when cancelled, even while a batch waits for its window to pass."""
+
+    async def go() -> bool:
+        batches: BatchCollector[int] = BatchCollector(max_size=10, max_wait_s=5.0, limit=20)
+        await batches.put(1)
+        taking = asyncio.ensure_future(batches.take())
+        await asyncio.sleep(0.02)
+        taking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(taking, 1.0)
+        return taking.cancelled()
+
+    assert asyncio.run(go())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from pathlib import Path
@@ -101,6 +100,7 @@ def worker(policy_path: Path | None) -> None:
 
     from streams.errors import ConfigError
     from streams.processor.app import create_app
+    from streams.processor.gc_policy import freeze_start_up_objects
 
     if settings.event_loop == "uvloop":
         import mode.loop
@@ -110,10 +110,7 @@ def worker(policy_path: Path | None) -> None:
         app = create_app(settings, loaded)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    # As in the pipeline process (offload.py): long-lived start-up objects frozen, fewer collector passes.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    freeze_start_up_objects()  # as in the pipeline process; the heartbeat runs the full collections
     faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
 
 

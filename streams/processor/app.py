@@ -30,6 +30,7 @@ from streams.policy.loader import LoadedPolicy, load_policy
 from streams.ports import BatchProcessor, BatchStats, RawRecord
 from streams.processor.batching import BatchCollector
 from streams.processor.compose import build_pipeline, kafka_sink, state_secret
+from streams.processor.gc_policy import FullCollections
 from streams.processor.offload import OffloadedPipeline
 from streams.processor.ops_http import OpsServer
 from streams.processor.state import KCountTables, SubjectStateTables, rocksdb_table_options
@@ -161,9 +162,12 @@ def create_app(
 
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
 
+    full_collections = FullCollections()
+
     @app.timer(1.0)  # type: ignore[untyped-decorator]  # Faust's timer decorator has no type hints
     async def heartbeat() -> None:
         health.tick()
+        full_collections.maybe_collect()
         # Seen rarely after a restart or rebalance: Faust assigns the partitions, then never hands the agent
         # a batch (no error; the event loop idle). Exiting lets the supervisor start a fresh consumer.
         stalled = health.consumer_stalled_s(settings.stall_timeout_s, 3 * settings.lag_interval_s)

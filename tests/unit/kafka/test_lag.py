@@ -4,6 +4,7 @@ monitor's registry probe."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -45,6 +46,18 @@ class _IdleConsumer:
         self.closed = True
 
 
+def _monitor(interval_s: float, on_registry: Callable[[bool], None]) -> lag.LagMonitor:
+    return lag.LagMonitor(
+        ConnectionSettings(kafka_bootstrap="127.0.0.1:1", registry_url="http://registry.invalid"),
+        "group",
+        ["topic"],
+        interval_s=interval_s,
+        on_lag=lambda rows: None,
+        on_broker=lambda: None,
+        on_registry=on_registry,
+    )
+
+
 def test_monitor_probes_the_registry_through_one_client_for_its_life(monkeypatch: pytest.MonkeyPatch) -> None:
     # httpx.get per probe built a client and an SSL context each time: the worker's RSS grew ~4.5 MB/min.
     made: list[httpx.Client] = []
@@ -69,15 +82,7 @@ def test_monitor_probes_the_registry_through_one_client_for_its_life(monkeypatch
         if len(answers) >= 5:
             enough.set()
 
-    monitor = lag.LagMonitor(
-        ConnectionSettings(kafka_bootstrap="127.0.0.1:1", registry_url="http://registry.invalid"),
-        "group",
-        ["topic"],
-        interval_s=0.001,
-        on_lag=lambda rows: None,
-        on_broker=lambda: None,
-        on_registry=on_registry,
-    )
+    monitor = _monitor(interval_s=0.001, on_registry=on_registry)
     monitor.start()
     assert enough.wait(10)
     monitor.stop()
@@ -89,14 +94,6 @@ def test_registry_probe_reports_an_unreachable_registry() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    monitor = lag.LagMonitor(
-        ConnectionSettings(kafka_bootstrap="127.0.0.1:1", registry_url="http://registry.invalid"),
-        "group",
-        ["topic"],
-        interval_s=1.0,
-        on_lag=lambda rows: None,
-        on_broker=lambda: None,
-        on_registry=lambda ok: None,
-    )
+    monitor = _monitor(interval_s=1.0, on_registry=lambda ok: None)
     with httpx.Client(transport=httpx.MockTransport(refuse)) as client:
         assert monitor.registry_answers(client) is False

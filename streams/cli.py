@@ -124,29 +124,32 @@ def _check_connection(conn: ConnectionSettings, *, registry: bool = True, remind
 
     from streams.errors import ConnectError
     from streams.kafka.check import check_kafka, check_registry
+    from streams.kafka.config import registry_probe_client
 
     log = structlog.get_logger("streams.connect")
     since: float | None = None
     reminded = 0.0
-    while True:
-        try:
-            check_kafka(conn)
-            if registry:
-                check_registry(conn)
-            if since is not None:
-                log.info("dependency_answering", waited_s=round(time.monotonic() - since, 1))
-            return
-        except ConnectError as exc:
-            if not exc.transient:
-                raise click.ClickException(str(exc)) from None
-            now = time.monotonic()
-            if since is None:
-                since, reminded = now, now
-                log.warning("dependency_not_answering", detail=str(exc))
-            elif now - reminded >= remind_s:
-                reminded = now
-                log.warning("dependency_still_not_answering", detail=str(exc), waited_s=round(now - since, 1))
-            time.sleep(1.0)
+    # One client for the whole wait: a registry outage at start-up retries every second.
+    with registry_probe_client(conn, conn.registry_timeout_s) as probe:
+        while True:
+            try:
+                check_kafka(conn)
+                if registry:
+                    check_registry(conn, client=probe)
+                if since is not None:
+                    log.info("dependency_answering", waited_s=round(time.monotonic() - since, 1))
+                return
+            except ConnectError as exc:
+                if not exc.transient:
+                    raise click.ClickException(str(exc)) from None
+                now = time.monotonic()
+                if since is None:
+                    since, reminded = now, now
+                    log.warning("dependency_not_answering", detail=str(exc))
+                elif now - reminded >= remind_s:
+                    reminded = now
+                    log.warning("dependency_still_not_answering", detail=str(exc), waited_s=round(now - since, 1))
+                time.sleep(1.0)
 
 
 def _preflight(settings: Settings, loaded: LoadedPolicy) -> None:

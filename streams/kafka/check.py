@@ -13,7 +13,7 @@ import httpx
 from confluent_kafka import KafkaError, KafkaException
 
 from streams.errors import ConnectError
-from streams.kafka.config import admin_client, registry_http_options
+from streams.kafka.config import admin_client, registry_probe_client
 from streams.settings import ConnectionSettings
 
 AUTHENTICATION = "authentication failed (SASL mechanism, user or password)"
@@ -67,16 +67,20 @@ def check_kafka(conn: ConnectionSettings, timeout_s: float = 15.0) -> None:
     )
 
 
-def check_registry(conn: ConnectionSettings, timeout_s: float | None = None) -> None:
+def check_registry(
+    conn: ConnectionSettings, timeout_s: float | None = None, client: httpx.Client | None = None
+) -> None:
     """``GET /subjects`` with the configured auth and TLS; :class:`ConnectError` on 401/403 or a TLS error
-    (``transient`` when it does not answer within ``timeout_s``, default the registry timeout setting)."""
+    (``transient`` when it does not answer within ``timeout_s``, default the registry timeout setting).
+    A caller that checks in a loop passes one ``client`` (:func:`registry_probe_client`) for every call."""
+    timeout = timeout_s if timeout_s is not None else conn.registry_timeout_s
+    url = f"{conn.registry_url.rstrip('/')}/subjects"
     try:
-        response = httpx.get(
-            f"{conn.registry_url.rstrip('/')}/subjects",
-            timeout=timeout_s if timeout_s is not None else conn.registry_timeout_s,
-            trust_env=False,
-            **registry_http_options(conn),
-        )
+        if client is None:
+            with registry_probe_client(conn, timeout) as own:
+                response = own.get(url)
+        else:
+            response = client.get(url, timeout=timeout)
     except httpx.ConnectError as exc:
         if isinstance(exc.__cause__, ssl.SSLError) or "CERTIFICATE" in str(exc).upper():
             raise ConnectError(

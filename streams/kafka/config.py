@@ -18,6 +18,7 @@ LIBRDKAFKA_LOGGER = logging.getLogger("confluent_kafka.librdkafka")
 LIBRDKAFKA_LOGGER.addFilter(RATE_LIMIT)  # in every process that builds a client (the offload child too)
 
 if TYPE_CHECKING:
+    import httpx
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -160,6 +161,15 @@ def registry_http_options(conn: ConnectionSettings) -> dict[str, Any]:
             context.load_cert_chain(str(conn.registry_ssl_cert_file), str(conn.registry_ssl_key_file))
         options["verify"] = context
     return options
+
+
+def registry_probe_client(conn: ConnectionSettings, timeout_s: float) -> httpx.Client:
+    """An ``httpx`` client for registry probes. Keep it for every probe of a loop: ``httpx.get`` builds a
+    client, and an SSL context that loads the CA bundle, per call (native memory that grew the worker's RSS
+    by ~4.5 MB/min when the lag monitor probed that way)."""
+    import httpx
+
+    return httpx.Client(timeout=timeout_s, trust_env=False, **registry_http_options(conn))
 
 
 def registry_client(conn: ConnectionSettings) -> SchemaRegistryClient:

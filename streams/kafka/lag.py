@@ -17,7 +17,7 @@ import httpx
 import structlog
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, TopicPartition
 
-from streams.kafka.config import librdkafka_config, registry_http_options
+from streams.kafka.config import librdkafka_config, registry_probe_client
 from streams.settings import ConnectionSettings
 
 log = structlog.get_logger(__name__)
@@ -78,10 +78,8 @@ class LagMonitor:
                 **{"group.id": self._group, "enable.auto.commit": False, "enable.partition.eof": False},
             )
         )
-        # One HTTP client for the thread's life: ``httpx.get`` builds a client, and with it an SSL context that
-        # loads the CA bundle (~0.2-0.7 MB of native memory), per call; one probe every few seconds grew the
-        # worker's RSS by ~4.5 MB/min without bound (measured with ``make soak``, see tests/bench/README.md).
-        registry = httpx.Client(timeout=5.0, trust_env=False, **registry_http_options(self._conn))
+        # One HTTP client for the thread's life (see registry_probe_client; tests/bench/README.md, "Soak").
+        registry = registry_probe_client(self._conn, timeout_s=5.0)
         try:
             while not self._stop.is_set():
                 self._round(consumer, registry)

@@ -78,14 +78,13 @@ class LagMonitor:
                 **{"group.id": self._group, "enable.auto.commit": False, "enable.partition.eof": False},
             )
         )
-        # One HTTP client for the thread's life (see registry_probe_client; tests/bench/README.md, "Soak").
-        registry = registry_probe_client(self._conn, timeout_s=5.0)
         try:
-            while not self._stop.is_set():
-                self._round(consumer, registry)
-                self._stop.wait(self._interval_s)
+            # One HTTP client for the thread's life (see registry_probe_client; tests/bench/README.md, "Soak").
+            with registry_probe_client(self._conn, timeout_s=5.0) as registry:
+                while not self._stop.is_set():
+                    self._round(consumer, registry)
+                    self._stop.wait(self._interval_s)
         finally:
-            registry.close()
             consumer.close()
 
     def _round(self, consumer: Consumer, registry: httpx.Client) -> None:

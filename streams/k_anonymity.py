@@ -55,12 +55,7 @@ def derive_k_key(master_key: bytes) -> bytes:
 
 
 def uses_k_anonymity(policy: Policy) -> bool:
-    return bool(k_anonymity_topics(policy))
-
-
-def k_anonymity_topics(policy: Policy) -> frozenset[str]:
-    """The source topics whose class counts span their partitions (one process must hold each topic's)."""
-    return frozenset(s.topic for s in policy.sources if s.k_anonymity is not None)
+    return any(s.k_anonymity is not None for s in policy.sources)
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ registry), ``streams.memory_sink.MemorySink`` (tests). The Faust agent and the b
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -124,30 +124,23 @@ class BatchStats:
 
     def merged(self, other: BatchStats) -> BatchStats:
         """The stats of two consecutive parts of one batch (``other`` later: its states win)."""
-        return self._combined(other, _add)
 
-    def alongside(self, other: BatchStats) -> BatchStats:
-        """The stats of two parts of one batch that ran at the same time (in two processes, on disjoint
-        subjects): counts add up, and each stage took as long as the slower part's."""
-        return self._combined(other, _longer)
-
-    def _combined(
-        self, other: BatchStats, stages: Callable[[dict[str, float], dict[str, float]], dict[str, float]]
-    ) -> BatchStats:
+        def add(a: dict[Any, Any], b: dict[Any, Any]) -> dict[Any, Any]:
+            return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}
 
         return BatchStats(
             published=self.published + other.published,
             dead_lettered=self.dead_lettered + other.dead_lettered,
             audited=self.audited + other.audited,
             states={**self.states, **other.states},
-            published_by_topic=_add(self.published_by_topic, other.published_by_topic),
-            dead_lettered_by=_add(self.dead_lettered_by, other.dead_lettered_by),
-            audited_by_topic=_add(self.audited_by_topic, other.audited_by_topic),
-            budget_exhausted=_add(self.budget_exhausted, other.budget_exhausted),
-            k_suppressed=_add(self.k_suppressed, other.k_suppressed),
-            k_generalized=_add(self.k_generalized, other.k_generalized),
+            published_by_topic=add(self.published_by_topic, other.published_by_topic),
+            dead_lettered_by=add(self.dead_lettered_by, other.dead_lettered_by),
+            audited_by_topic=add(self.audited_by_topic, other.audited_by_topic),
+            budget_exhausted=add(self.budget_exhausted, other.budget_exhausted),
+            k_suppressed=add(self.k_suppressed, other.k_suppressed),
+            k_generalized=add(self.k_generalized, other.k_generalized),
             k_class_sizes={
-                name: _add(self.k_class_sizes.get(name, {}), other.k_class_sizes.get(name, {}))
+                name: add(self.k_class_sizes.get(name, {}), other.k_class_sizes.get(name, {}))
                 for name in self.k_class_sizes.keys() | other.k_class_sizes.keys()
             },
             k_counts={
@@ -156,7 +149,7 @@ class BatchStats:
             },
             registry_errors=self.registry_errors + other.registry_errors,
             registry_stall_s=self.registry_stall_s + other.registry_stall_s,
-            stages=stages(self.stages, other.stages),
+            stages=add(self.stages, other.stages),
         )
 
     def timed(self, stage: str, since: float) -> float:
@@ -176,14 +169,6 @@ class BatchStats:
     def note_audited(self, topic: str) -> None:
         self.audited += 1
         self.audited_by_topic[topic] = self.audited_by_topic.get(topic, 0) + 1
-
-
-def _add(a: dict[Any, Any], b: dict[Any, Any]) -> dict[Any, Any]:
-    return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}
-
-
-def _longer(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
-    return {k: max(a.get(k, 0.0), b.get(k, 0.0)) for k in a.keys() | b.keys()}
 
 
 class BatchProcessor(Protocol):

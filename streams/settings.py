@@ -209,14 +209,6 @@ class Settings(BaseSettings):
         description="Run the pipeline in a child process so consuming and anonymizing use two cores "
         "(CRM_ANON_OFFLOAD).",
     )
-    pipeline_processes: int = Field(
-        1,
-        ge=1,
-        le=16,
-        description="Pipeline child processes, each owning a share of the source partitions (with "
-        "CRM_ANON_OFFLOAD); more than one pays only with cores to spare beyond the broker's "
-        "(CRM_ANON_PIPELINE_PROCESSES).",
-    )
     state_store: str = Field(
         "rocksdb://",
         pattern="^(rocksdb|memory)://$",

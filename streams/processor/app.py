@@ -20,7 +20,7 @@ import structlog
 from streams import logging as app_logging
 from streams.errors import ConfigError, CrmAnonymizerError
 from streams.health import STALLED_EXIT_CODE, WorkerHealth
-from streams.k_anonymity import k_anonymity_topics, uses_k_anonymity
+from streams.k_anonymity import uses_k_anonymity
 from streams.kafka.admin import topic_partitions
 from streams.kafka.config import faust_broker_config, faust_group_config
 from streams.kafka.lag import LagMonitor, PartitionLag
@@ -33,7 +33,6 @@ from streams.processor.compose import build_pipeline, kafka_sink, state_secret
 from streams.processor.gc_policy import FullCollections
 from streams.processor.offload import OffloadedPipeline
 from streams.processor.ops_http import OpsServer
-from streams.processor.partitioned import PartitionedPipeline
 from streams.processor.state import KCountTables, SubjectStateTables, rocksdb_table_options
 from streams.settings import Settings
 from streams.subject_state import uses_subject_state
@@ -137,7 +136,11 @@ def create_app(
     metrics.set_policy(loaded.policy.id, loaded.policy.version, loaded.content_hash)
     health = WorkerHealth(max_silence_s=settings.ready_max_silence_s)
     ops = _start_ops(settings, source_topics, metrics, health)
-    pipeline = _pipeline_for(settings, loaded)
+    pipeline: BatchProcessor
+    if settings.offload:
+        pipeline = OffloadedPipeline(settings.model_copy(update={"policy_file": loaded.path}))
+    else:
+        pipeline = build_pipeline(settings, loaded, kafka_sink(settings))
 
     async def close_pipeline(_app: Any, *_args: Any, **_kwargs: Any) -> None:
         await asyncio.to_thread(pipeline.close)  # flush the producer, stop the child
@@ -206,7 +209,7 @@ def create_app(
     async def anonymize(stream: faust.StreamT[bytes]) -> None:
         await pipeline.start()
         if settings.offload:
-            metrics.child_starts.inc(settings.pipeline_processes)
+            metrics.child_starts.inc()
         # Acks are ours: an event is acknowledged once its batch is delivered (see batching.py).
         manual = stream.noack()  # type: ignore[attr-defined]  # on Stream, missing from StreamT
         batches: BatchCollector[tuple[Any, RawRecord]] = BatchCollector(
@@ -276,21 +279,6 @@ def create_app(
         log.debug("batch", size=len(records), published=stats.published, dead_lettered=stats.dead_lettered)
 
     return app
-
-
-def _pipeline_for(settings: Settings, loaded: LoadedPolicy) -> BatchProcessor:
-    """In this process, in one child, or in several children that split the source partitions."""
-    if not settings.offload:
-        if settings.pipeline_processes > 1:
-            raise ConfigError("CRM_ANON_PIPELINE_PROCESSES above 1 needs CRM_ANON_OFFLOAD")
-        return build_pipeline(settings, loaded, kafka_sink(settings))
-    child_settings = settings.model_copy(update={"policy_file": loaded.path})
-    if settings.pipeline_processes == 1:
-        return OffloadedPipeline(child_settings)
-    return PartitionedPipeline(
-        [OffloadedPipeline(child_settings) for _ in range(settings.pipeline_processes)],
-        pinned_topics=k_anonymity_topics(loaded.policy),
-    )
 
 
 def raw_record(message: Any) -> RawRecord:

@@ -210,15 +210,46 @@ class SchemaCache:
         cache_key = (subject, text)
         if cache_key in self._registered:
             return self._registered[cache_key]
+        registered = Schema(text, "AVRO")
         if new_subject_compatibility and not any(s == subject for s, _ in self._registered):
-            try:
-                await self._call("get_versions", self._client.get_versions, subject)
-            except RegistryError:
-                await self._call(
-                    "set_compatibility", self._client.set_compatibility, subject, new_subject_compatibility
-                )
-        schema_id: int = await self._call(
-            "register_schema", self._client.register_schema, subject, Schema(text, "AVRO")
-        )
+            await self._set_compatibility_if_new(subject, new_subject_compatibility)
+        try:
+            schema_id: int = await self._call("register_schema", self._client.register_schema, subject, registered)
+        except RegistryError as refusal:
+            if refusal.http_status != 409:
+                raise
+            schema_id = await self._after_conflict(subject, registered)
         self._registered[cache_key] = schema_id
         return schema_id
+
+    async def _set_compatibility_if_new(self, subject: str, level: str) -> None:
+        try:
+            await self._call("get_versions", self._client.get_versions, subject)
+            return  # the subject exists: its settings are the operator's
+        except RegistryError as exc:
+            if not exc.not_found:
+                raise
+        try:
+            await self._call("set_compatibility", self._client.set_compatibility, subject, level)
+        except RegistryError as exc:
+            # Two workers (replicas, or the pipeline's processes) creating the same subject at once both see it
+            # missing; Apicurio refuses the second write with 409 "a rule named COMPATIBILITY already exists".
+            # The first write stands, and it is ours or another worker's with the same policy.
+            if exc.http_status != 409:
+                raise
+            log.info("registry_compatibility_set_concurrently", subject=subject)
+
+    async def _after_conflict(self, subject: str, schema: Schema) -> int:
+        """The id after a 409 to a registration: an incompatible schema, or the losing side of two concurrent
+        first registrations of one subject (Apicurio answers 409 to the loser). The registry's lookup tells
+        them apart: a subject that holds this very schema now has answered; otherwise one more registration,
+        made after the other writer finished, gets the registry's final answer, which is raised as it is."""
+        try:
+            found = await self._call("lookup_schema", self._client.lookup_schema, subject, schema)
+            log.info("registry_schema_registered_concurrently", subject=subject)
+            return int(found.schema_id)
+        except RegistryError as exc:
+            if not exc.not_found:
+                raise
+        retried: int = await self._call("register_schema", self._client.register_schema, subject, schema)
+        return retried

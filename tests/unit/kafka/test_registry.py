@@ -110,6 +110,9 @@ class FlakyClient:
         self.get_schema(0)
         return 7
 
+    def lookup_schema(self, subject: str, schema: Schema) -> Schema:
+        raise SchemaRegistryError(404, 40403, "schema not found")
+
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
@@ -183,7 +186,8 @@ def test_a_definitive_refusal_to_register_is_raised(status: int, sleeps: list[fl
     with pytest.raises(RegistryError) as info:
         asyncio.run(SchemaCache(client).register("out-value", RECORD))  # type: ignore[arg-type]
     assert info.value.http_status == status
-    assert client.calls == 1 and sleeps == []
+    # a 409 is looked up (it may be another writer's concurrent first registration) and registered once more
+    assert client.register_calls == (2 if status == 409 else 1) and sleeps == []
 
 
 def test_only_not_found_is_an_unknown_schema_id(sleeps: list[float]) -> None:
@@ -200,3 +204,111 @@ def test_non_avro_writer_schema_is_refused() -> None:
     with pytest.raises(AnonymizationError) as info:
         asyncio.run(SchemaCache(client).writer_schema(schema_id))
     assert info.value.code is ReasonCode.AVRO_DECODE_ERROR
+
+
+class SharedSubjects:
+    """A registry in the manner of Apicurio's ccompat API: a first write of a subject's compatibility rule or
+    schema that finds it already made by another writer is refused with 409. ``other_writer_first`` makes
+    another worker win each first write between this worker's look and its write (the race of two replicas,
+    or two pipeline processes, starting on the same new output subject)."""
+
+    def __init__(self, *, other_writer_first: bool, compatible: bool = True) -> None:
+        self.other_writer_first = other_writer_first
+        self.compatible = compatible
+        self.rules: dict[str, str] = {}
+        self.schemas: dict[str, list[str]] = {}
+        self.calls: list[str] = []
+
+    def get_versions(self, subject: str) -> list[int]:
+        self.calls.append("get_versions")
+        if subject not in self.schemas:
+            raise SchemaRegistryError(404, 40401, "subject not found")
+        return list(range(1, len(self.schemas[subject]) + 1))
+
+    def set_compatibility(self, subject: str, level: str) -> dict[str, str]:
+        self.calls.append("set_compatibility")
+        if self.other_writer_first:
+            self.rules[subject] = level
+        if subject in self.rules:
+            raise SchemaRegistryError(409, 409, "A rule named 'COMPATIBILITY' already exists.")
+        self.rules[subject] = level
+        return {"compatibility": level}
+
+    def register_schema(self, subject: str, schema: Schema) -> int:
+        self.calls.append("register_schema")
+        text = schema.schema_str or ""
+        if self.other_writer_first and subject not in self.schemas:
+            self.schemas[subject] = [text]
+            raise SchemaRegistryError(409, 409, "artifact already exists")
+        if not self.compatible and subject in self.schemas and text not in self.schemas[subject]:
+            raise SchemaRegistryError(409, 409, "incompatible schema")
+        versions = self.schemas.setdefault(subject, [])
+        if text not in versions:
+            versions.append(text)
+        return 100 + versions.index(text)
+
+    def lookup_schema(self, subject: str, schema: Schema) -> Any:
+        self.calls.append("lookup_schema")
+        versions = self.schemas.get(subject, [])
+        if schema.schema_str not in versions:
+            raise SchemaRegistryError(404, 40403, "schema not found")
+        return type("Registered", (), {"schema_id": 100 + versions.index(schema.schema_str)})()
+
+
+def test_a_subject_created_by_another_worker_at_the_same_moment_is_not_a_refusal(sleeps: list[float]) -> None:
+    """Both workers see the new output subject missing; the other one's compatibility rule and first version
+    land first. This worker's 409s are the race, not an answer about the schema: it gets the same id."""
+    from structlog.testing import capture_logs
+
+    registry = SharedSubjects(other_writer_first=True)
+    with capture_logs() as logs:
+        schema_id = asyncio.run(
+            SchemaCache(registry).register("anon-key", RECORD, new_subject_compatibility="BACKWARD")  # type: ignore[arg-type]
+        )
+    assert schema_id == 100
+    assert registry.calls == ["get_versions", "set_compatibility", "register_schema", "lookup_schema"]
+    assert registry.rules == {"anon-key": "BACKWARD"}
+    events = [entry["event"] for entry in logs]
+    assert "registry_compatibility_set_concurrently" in events
+    assert "registry_schema_registered_concurrently" in events
+    assert sleeps == []
+
+
+def test_a_conflict_whose_schema_is_not_there_gets_one_more_registration(sleeps: list[float]) -> None:
+    """A 409 while the other writer's version is not yet visible: one more registration gets the answer."""
+
+    class VersionNotYetVisible(SharedSubjects):
+        def lookup_schema(self, subject: str, schema: Schema) -> Any:
+            self.calls.append("lookup_schema")
+            self.other_writer_first = False
+            raise SchemaRegistryError(404, 40401, "subject not found")
+
+    registry = VersionNotYetVisible(other_writer_first=True)
+    schema_id = asyncio.run(SchemaCache(registry).register("anon-value", RECORD))  # type: ignore[arg-type]
+    assert schema_id == 100
+    assert registry.calls == ["register_schema", "lookup_schema", "register_schema"]
+
+
+def test_an_incompatible_schema_is_still_refused_after_the_lookup(sleeps: list[float]) -> None:
+    registry = SharedSubjects(other_writer_first=False, compatible=False)
+    registry.schemas["anon-value"] = [json.dumps({"type": "record", "name": "t.Old", "fields": []})]
+    with pytest.raises(RegistryError) as info:
+        asyncio.run(SchemaCache(registry).register("anon-value", RECORD, new_subject_compatibility="BACKWARD"))  # type: ignore[arg-type]
+    assert info.value.http_status == 409
+    # the subject existed, so its settings were kept; the lookup found nothing, the retry got the final answer
+    assert registry.calls == ["get_versions", "register_schema", "lookup_schema", "register_schema"]
+    assert registry.rules == {}
+
+
+def test_a_refused_compatibility_rule_other_than_a_conflict_is_raised(sleeps: list[float]) -> None:
+    class RefusesTheLevel(SharedSubjects):
+        def set_compatibility(self, subject: str, level: str) -> dict[str, str]:
+            raise SchemaRegistryError(422, 42203, "invalid compatibility level")
+
+    with pytest.raises(RegistryError) as info:
+        asyncio.run(
+            SchemaCache(RefusesTheLevel(other_writer_first=False)).register(  # type: ignore[arg-type]
+                "anon-value", RECORD, new_subject_compatibility="BACKWARD"
+            )
+        )
+    assert info.value.http_status == 422

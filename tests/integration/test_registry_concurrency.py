@@ -20,6 +20,8 @@ from streams.kafka.config import registry_client
 from streams.kafka.registry import SchemaCache
 from streams.settings import Settings
 
+pytestmark = pytest.mark.integration
+
 WRITERS = 4
 SUBJECTS = 12
 
